@@ -1,0 +1,38 @@
+# The two commands a fresh machine needs (see README.md):
+#   make run   installs everything and starts the web explorer on the embedded store
+#   make test  installs everything (including Debian's chromium for browser tests) and runs the tests
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install install-browser run test lint bench
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+
+# Browser tests drive Debian's chromium (never a downloaded browser build).
+install-browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium missing and not root: browser tests will skip"; fi; \
+	fi
+
+run: install
+	$(VENV)/bin/censorwatch serve --listen $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+test: install install-browser
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+bench: install
+	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

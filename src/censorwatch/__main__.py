@@ -1,0 +1,3 @@
+from censorwatch.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command line: parses options and wires the layers together; behaviour lives below."""

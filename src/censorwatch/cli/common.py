@@ -1,0 +1,98 @@
+"""Options and output helpers shared by commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from censorwatch.store import default_db_path
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB store (default: $CENSORWATCH_DB or ~/.local/share/censorwatch/)."),
+]
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+def db_path(given: Path | None) -> Path:
+    return given if given is not None else default_db_path()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """A run that could not do its job: a clear message on stderr and a non-zero exit."""
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+class Reporter:
+    """Progress for long jobs: a rich bar on a terminal, a plain line every few seconds otherwise
+    (logs and CI read plain lines)."""
+
+    def __init__(self, description: str, total: int | None, unit: str, plain_every: float = 5.0) -> None:
+        self.description = description
+        self.total = total
+        self.unit = unit
+        self.done = 0
+        self.started = time.monotonic()
+        self._plain_every = plain_every
+        self._last_plain = self.started
+        self._progress: Progress | None = None
+        self._task: int | None = None
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=count)  # type: ignore[arg-type]
+            return
+        now = time.monotonic()
+        if now - self._last_plain >= self._plain_every:
+            self._last_plain = now
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def rate(self) -> float:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return self.done / elapsed
+
+    def line(self) -> str:
+        of_total = f"/{self.total}" if self.total is not None else ""
+        return f"{self.description}: {self.done}{of_total} {self.unit} ({self.rate():.1f} {self.unit}/s)"
+
+
+@contextmanager
+def progress(description: str, total: int | None = None, unit: str = "items") -> Iterator[Reporter]:
+    reporter = Reporter(description, total, unit)
+    if not sys.stderr.isatty():
+        yield reporter
+        return
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn() if total is not None else TextColumn("{task.completed}"),
+        TaskProgressColumn() if total is not None else TextColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[rate]}"),
+    ]
+    with Progress(*columns, console=stderr, transient=False) as bar:
+        reporter._progress = bar
+        reporter._task = bar.add_task(description, total=total, rate="")  # type: ignore[assignment]
+        try:
+            yield reporter
+        finally:
+            bar.update(reporter._task, rate=f"{reporter.rate():.1f} {unit}/s")  # type: ignore[arg-type]

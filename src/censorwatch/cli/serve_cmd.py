@@ -1,0 +1,1 @@
+"""Registers its command on censorwatch.cli.apps (being written)."""

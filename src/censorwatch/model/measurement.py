@@ -1,0 +1,145 @@
+"""OONI base data format (ooni/spec data-formats/df-000-base.md): building, identifying and
+reading the indexed fields of a measurement. The raw JSON stays the source of truth; these
+helpers only derive from it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+DATA_FORMAT_VERSION = "0.2.0"
+OONI_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+WITHHELD_CC = "ZZ"
+WITHHELD_ASN = "AS0"
+SCRUBBED_IP = "127.0.0.1"
+
+
+class MalformedMeasurement(ValueError):
+    """The input is not a measurement we can index (not an object, or no test_name)."""
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(OONI_TIME_FORMAT)
+
+
+def parse_time(value: object) -> datetime | None:
+    """OONI times are "YYYY-MM-DD HH:MM:SS" UTC; the API also uses ISO 8601 with Z."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("T", " ").removesuffix("Z")
+    for fmt in (OONI_TIME_FORMAT, "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def domain_of(target: object) -> str | None:
+    """The host name of a URL input, lower-cased; None for inputs that are not URLs."""
+    if not isinstance(target, str) or not target:
+        return None
+    if "://" not in target:
+        return target.lower().rstrip(".") if "." in target and "/" not in target else None
+    try:
+        host = urlsplit(target).hostname
+    except ValueError:
+        return None
+    return host.rstrip(".") if host else None
+
+
+def canonical_json(measurement: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(measurement, option=orjson.OPT_SORT_KEYS)
+
+
+def measurement_uid(measurement: Mapping[str, Any]) -> str:
+    """OONI's uid when the measurement carries one, else a deterministic one derived from its
+    content, so that ingesting the same measurement twice gives the same uid (idempotence)."""
+    given = measurement.get("measurement_uid")
+    if isinstance(given, str) and given:
+        return given
+    digest = hashlib.sha256(canonical_json(measurement)).hexdigest()[:32]
+    return uid_for(measurement, digest)
+
+
+def new_measurement_uid(measurement: Mapping[str, Any]) -> str:
+    """A fresh uid for a measurement we produce ourselves."""
+    return uid_for(measurement, secrets.token_hex(16))
+
+
+def uid_for(measurement: Mapping[str, Any], suffix: str) -> str:
+    # Same shape as OONI's measurement_uid: <start time>_<CC>_<testname>_<hex>.
+    started = parse_time(measurement.get("measurement_start_time"))
+    stamp = started.strftime("%Y%m%d%H%M%S") if started else "00000000000000"
+    cc = str(measurement.get("probe_cc") or WITHHELD_CC)[:2].upper()
+    test = str(measurement.get("test_name") or "unknown").replace("_", "")
+    return f"{stamp}_{cc}_{test}_{suffix}"
+
+
+def new_report_id(test_name: str, probe_cc: str, probe_asn: str, now: datetime | None = None) -> str:
+    moment = now or datetime.now(UTC)
+    asn = probe_asn.removeprefix("AS")
+    return (
+        f"{moment.strftime('%Y%m%dT%H%M%SZ')}_{test_name.replace('_', '')}_{probe_cc}_{asn}_n1_"
+        f"{secrets.token_urlsafe(12)}"
+    )
+
+
+@dataclass(frozen=True)
+class MeasurementMeta:
+    """The columns we index; everything else stays in the raw JSON."""
+
+    measurement_uid: str
+    report_id: str | None
+    input: str | None
+    domain: str | None
+    test_name: str
+    test_version: str | None
+    probe_cc: str
+    probe_asn: str
+    probe_network_name: str | None
+    measurement_start_time: datetime | None
+    software_name: str | None
+    software_version: str | None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def meta_of(measurement: object) -> MeasurementMeta:
+    if not isinstance(measurement, Mapping):
+        raise MalformedMeasurement(f"a measurement is a JSON object, not {type(measurement).__name__}")
+    test_name = _text(measurement.get("test_name"))
+    if test_name is None:
+        raise MalformedMeasurement("measurement has no test_name")
+    raw_input = measurement.get("input")
+    target = raw_input if isinstance(raw_input, str) else None
+    return MeasurementMeta(
+        measurement_uid=measurement_uid(measurement),
+        report_id=_text(measurement.get("report_id")),
+        input=target,
+        domain=domain_of(target),
+        test_name=test_name,
+        test_version=_text(measurement.get("test_version")),
+        probe_cc=(_text(measurement.get("probe_cc")) or WITHHELD_CC).upper(),
+        probe_asn=_text(measurement.get("probe_asn")) or WITHHELD_ASN,
+        probe_network_name=_text(measurement.get("probe_network_name")),
+        measurement_start_time=parse_time(measurement.get("measurement_start_time")),
+        software_name=_text(measurement.get("software_name")),
+        software_version=_text(measurement.get("software_version")),
+    )
+
+
+def scrub_probe_ip(measurement: dict[str, Any]) -> dict[str, Any]:
+    """Never keep a probe's own address (DESIGN.md privacy): OONI's convention is 127.0.0.1."""
+    if "probe_ip" in measurement:
+        measurement["probe_ip"] = SCRUBBED_IP
+    return measurement

@@ -1,0 +1,166 @@
+"""The DuckDB store: idempotent batched inserts of measurements with their verdicts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from censorwatch.model.measurement import MeasurementMeta
+from censorwatch.model.verdict import Verdict
+from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_STATEMENTS
+
+DEFAULT_BATCH = 2000
+
+
+def default_db_path() -> Path:
+    """`$CENSORWATCH_DB`, else ~/.local/share/censorwatch/censorwatch.duckdb (XDG data home)."""
+    explicit = os.environ.get("CENSORWATCH_DB")
+    if explicit:
+        return Path(explicit)
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "censorwatch" / "censorwatch.duckdb"
+
+
+@dataclass(frozen=True)
+class StoredMeasurement:
+    meta: MeasurementMeta
+    raw: str
+    verdict: Verdict
+    source: str
+
+    def row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "measurement_uid": self.meta.measurement_uid,
+            "report_id": self.meta.report_id,
+            "input": self.meta.input,
+            "domain": self.meta.domain,
+            "test_name": self.meta.test_name,
+            "test_version": self.meta.test_version,
+            "probe_cc": self.meta.probe_cc,
+            "probe_asn": self.meta.probe_asn,
+            "probe_network_name": self.meta.probe_network_name,
+            "measurement_start_time": (
+                self.meta.measurement_start_time.replace(tzinfo=None)
+                if self.meta.measurement_start_time
+                else None
+            ),
+            "software_name": self.meta.software_name,
+            "software_version": self.meta.software_version,
+            "source": self.source,
+            "raw": self.raw,
+        }
+        row.update(self.verdict.as_dict())
+        return row
+
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        (name, pa.timestamp("us") if name == "measurement_start_time" else pa.string())
+        for name in COLUMN_NAMES
+    ]
+)
+
+
+class Store:
+    """One DuckDB file. DuckDB allows one writing process at a time; readers in other
+    processes open it with read_only=True."""
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            for statement in SCHEMA_STATEMENTS:
+                self.con.execute(statement)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def add(self, measurements: Iterable[StoredMeasurement], batch_size: int = DEFAULT_BATCH) -> int:
+        """Store measurements not stored yet; returns how many were new. Each batch is one
+        transaction, so an interrupted run leaves only whole measurements behind."""
+        added = 0
+        batch: list[dict[str, Any]] = []
+        for item in measurements:
+            batch.append(item.row())
+            if len(batch) >= batch_size:
+                added += self._insert(batch)
+                batch = []
+        if batch:
+            added += self._insert(batch)
+        return added
+
+    def _insert(self, rows: list[dict[str, Any]]) -> int:
+        # Within one batch the same uid may appear twice (a file listing a measurement twice).
+        unique = list({row["measurement_uid"]: row for row in rows}.values())
+        table = pa.Table.from_pylist(unique, schema=_ARROW_SCHEMA)
+        before = self.count()
+        self.con.register("incoming_batch", table)
+        try:
+            self.con.execute(
+                f"INSERT OR IGNORE INTO measurements ({', '.join(COLUMN_NAMES)}) "
+                f"SELECT {', '.join(COLUMN_NAMES)} FROM incoming_batch"
+            )
+        finally:
+            self.con.unregister("incoming_batch")
+        return self.count() - before
+
+    def count(self) -> int:
+        result = self.con.execute("SELECT count(*) FROM measurements").fetchone()
+        return int(result[0]) if result else 0
+
+    def known_uids(self, uids: Iterable[str]) -> set[str]:
+        wanted = list(uids)
+        if not wanted:
+            return set()
+        rows = self.con.execute(
+            "SELECT measurement_uid FROM measurements WHERE list_contains(?, measurement_uid)", [wanted]
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def update_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> int:
+        """Re-analysis: rewrite only the verdict columns."""
+        changed = 0
+        for uid, verdict in verdicts:
+            self.con.execute(
+                "UPDATE measurements SET verdict = ?, blocking = ?, fingerprint = ?, reason = ?, "
+                "ooni_blocking = ?, analyzer_version = ? WHERE measurement_uid = ?",
+                [
+                    verdict.verdict,
+                    verdict.blocking,
+                    verdict.fingerprint,
+                    verdict.reason,
+                    verdict.ooni_blocking,
+                    verdict.analyzer_version,
+                    uid,
+                ],
+            )
+            changed += 1
+        return changed
+
+    def iter_rows(self, sql: str, params: list[Any] | None = None, chunk: int = 5000) -> Iterator[dict[str, Any]]:
+        """Stream a query's rows as dicts without loading the whole result."""
+        cursor = self.con.execute(sql, params or [])
+        names = [column[0] for column in cursor.description or []]
+        while True:
+            rows = cursor.fetchmany(chunk)
+            if not rows:
+                return
+            for row in rows:
+                yield dict(zip(names, row, strict=True))
