@@ -122,8 +122,8 @@ class Store:
         return self.count() - before
 
     def count(self) -> int:
-        result = self.con.execute("SELECT count(*) FROM measurements").fetchone()
-        return int(result[0]) if result else 0
+        rows = self.con.execute("SELECT count(*) FROM measurements").fetchall()
+        return int(rows[0][0])
 
     def known_uids(self, uids: Iterable[str]) -> set[str]:
         wanted = list(uids)
@@ -155,12 +155,15 @@ class Store:
         return changed
 
     def iter_rows(self, sql: str, params: list[Any] | None = None, chunk: int = 5000) -> Iterator[dict[str, Any]]:
-        """Stream a query's rows as dicts without loading the whole result."""
-        cursor = self.con.execute(sql, params or [])
+        """Stream a query's rows as dicts without loading the whole result. A cursor of its own,
+        so other statements on the store can run while the stream is being read."""
+        cursor = self.con.cursor()
+        cursor.execute(sql, params or [])
         names = [column[0] for column in cursor.description or []]
         while True:
             rows = cursor.fetchmany(chunk)
             if not rows:
+                cursor.close()
                 return
             for row in rows:
                 yield dict(zip(names, row, strict=True))

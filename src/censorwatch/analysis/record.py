@@ -1,0 +1,20 @@
+"""Turn one raw measurement into the row the store keeps: indexed fields + our verdict + raw."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from censorwatch.analysis.dispatch import analyse
+from censorwatch.model.measurement import meta_of
+from censorwatch.store.database import StoredMeasurement
+
+
+def analysed_record(measurement: Mapping[str, Any], source: str, raw: str | None = None) -> StoredMeasurement:
+    """`raw` is the measurement's text exactly as received when the caller has it; otherwise
+    it is serialised here. Raises model.measurement.MalformedMeasurement for non-measurements."""
+    meta = meta_of(measurement)
+    text = raw if raw is not None else orjson.dumps(measurement).decode()
+    return StoredMeasurement(meta=meta, raw=text, verdict=analyse(measurement), source=source)

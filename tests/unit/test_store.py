@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from censorwatch.analysis.record import analysed_record
+from censorwatch.model.measurement import MalformedMeasurement, measurement_uid, meta_of
+from censorwatch.store import Store
+from censorwatch.store.export import verdict_rows, write_rows
+
+
+def _measurement(target: str, start: str = "2026-01-02 03:04:05") -> dict[str, object]:
+    return {
+        "test_name": "some_future_test",
+        "input": target,
+        "probe_cc": "ru",
+        "probe_asn": "AS12389",
+        "measurement_start_time": start,
+        "test_keys": {"blocking": False},
+    }
+
+
+def test_uid_is_deterministic_and_content_sensitive() -> None:
+    a = _measurement("https://a.example/")
+    assert measurement_uid(a) == measurement_uid(dict(a))
+    assert measurement_uid(a) != measurement_uid(_measurement("https://b.example/"))
+    assert measurement_uid(a).startswith("20260102030405_RU_somefuturetest_")
+    assert measurement_uid({**a, "measurement_uid": "given"}) == "given"
+
+
+def test_meta_rejects_non_measurements() -> None:
+    with pytest.raises(MalformedMeasurement):
+        meta_of([1, 2])
+    with pytest.raises(MalformedMeasurement):
+        meta_of({"input": "x"})
+    meta = meta_of(_measurement("https://Example.ORG/path"))
+    assert meta.domain == "example.org"
+    assert meta.probe_cc == "RU"
+
+
+def test_add_is_idempotent_and_unknown_tests_are_not_analysed(db_file: Path) -> None:
+    records = [analysed_record(_measurement(f"https://{i}.example/"), "ooni") for i in range(5)]
+    with Store(db_file) as store:
+        assert store.add(records) == 5
+        assert store.add(records + records) == 0
+        assert store.count() == 5
+        rows = list(verdict_rows(store, probe_cc="ru"))
+    assert len(rows) == 5
+    assert {row["reason"] for row in rows} == {"not analysed"}
+    assert {row["verdict"] for row in rows} == {None}
+    assert {row["ooni_blocking"] for row in rows} == {"false"}
+
+
+def test_export_csv_and_jsonl(db_file: Path, tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    with Store(db_file) as store:
+        store.add([analysed_record(_measurement("https://x.example/"), "probe")])
+        out = io.StringIO()
+        assert write_rows(verdict_rows(store), out, "csv") == 1
+        parsed = list(csv.DictReader(io.StringIO(out.getvalue())))
+        assert parsed[0]["input"] == "https://x.example/"
+        assert parsed[0]["measurement_start_time"] == "2026-01-02 03:04:05"
+        out = io.StringIO()
+        write_rows(verdict_rows(store), out, "jsonl")
+        assert json.loads(out.getvalue())["probe_asn"] == "AS12389"
+    with pytest.raises(ValueError):
+        write_rows(iter([]), io.StringIO(), "xml")
