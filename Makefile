@@ -26,11 +26,11 @@ run: install
 	$(VENV)/bin/censorwatch serve --listen $(HOST):$(PORT)
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 
 test: install install-browser
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
