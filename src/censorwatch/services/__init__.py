@@ -1,0 +1,1 @@
+"""Network services: the test helper and the collector."""

@@ -1,0 +1,170 @@
+"""The collector's durable spool: append-only segment files of framed JSON events.
+
+Every accepted measurement, and every report opened or closed, is one frame, written and fsync'd
+before the client gets its success reply (ooni/spec bk-003 §3.2 point 6: persist before replying).
+Each collector start appends to a fresh segment, so a torn tail left by a kill -9 is never followed
+by new frames: readers skip it and it costs nothing but its bytes.
+
+The checkpoint records how far the store has caught up with the spool, so a restart replays only
+the frames after it (the store's INSERT OR IGNORE makes a longer replay harmless).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from censorwatch.services.collector.framing import Frame, ScanReport, encode_frame, scan_frames
+
+SEGMENT_PATTERN: Final = re.compile(r"^segment-(\d{8})\.cws$")
+CHECKPOINT_NAME: Final = "checkpoint.json"
+ROTATE_BYTES: Final = 256 << 20
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A place in the spool: segment number and byte offset in it."""
+
+    segment: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class SpoolEvent:
+    position: Position  # just after the frame
+    event: dict[str, Any]
+
+
+def segment_name(number: int) -> str:
+    return f"segment-{number:08d}.cws"
+
+
+def _fsync_dir(path: Path) -> None:
+    # A new file's directory entry is durable only once the directory itself is synced.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SpoolLog:
+    """Single writer. `append` blocks on fsync: call it from a worker thread, never the event loop."""
+
+    def __init__(self, directory: Path, rotate_bytes: int = ROTATE_BYTES) -> None:
+        self.directory = directory
+        self.rotate_bytes = rotate_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._segment = max(self.segments(), default=0) + 1
+        self._file = self._open_segment(self._segment)
+        self._size = 0
+
+    def segments(self) -> list[int]:
+        numbers = []
+        for entry in self.directory.iterdir():
+            match = SEGMENT_PATTERN.match(entry.name)
+            if match:
+                numbers.append(int(match.group(1)))
+        return sorted(numbers)
+
+    def _open_segment(self, number: int) -> Any:
+        handle = open(self.directory / segment_name(number), "ab")  # noqa: SIM115 - kept open for appends
+        _fsync_dir(self.directory)
+        return handle
+
+    @property
+    def position(self) -> Position:
+        return Position(self._segment, self._size)
+
+    def append(self, events: Sequence[dict[str, Any]]) -> list[Position]:
+        """Write the events as frames, fsync once (group commit), return the position after each."""
+        if self._size >= self.rotate_bytes:
+            self._rotate()
+        positions = []
+        chunks = []
+        for event in events:
+            frame = encode_frame(orjson.dumps(event))
+            chunks.append(frame)
+            self._size += len(frame)
+            positions.append(Position(self._segment, self._size))
+        self._file.write(b"".join(chunks))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return positions
+
+    def _rotate(self) -> None:
+        self._file.close()
+        self._segment += 1
+        self._file = self._open_segment(self._segment)
+        self._size = 0
+
+    def close(self) -> None:
+        self._file.close()
+        path = self.directory / segment_name(self._segment)
+        if self._size == 0 and path.exists() and path.stat().st_size == 0:
+            path.unlink()
+
+
+def read_events(directory: Path, report: ScanReport, after: Position | None = None) -> Iterator[SpoolEvent]:
+    """Every intact event in spool order (streaming), optionally only those after `after`."""
+    if not directory.is_dir():
+        return
+    numbers = sorted(
+        int(match.group(1)) for entry in directory.iterdir() if (match := SEGMENT_PATTERN.match(entry.name))
+    )
+    for number in numbers:
+        if after is not None and number < after.segment:
+            continue
+        start = after.offset if after is not None and number == after.segment else 0
+        with open(directory / segment_name(number), "rb") as stream:
+            for frame in scan_frames(stream, report, start):
+                event = _decode(frame, report, number)
+                if event is not None:
+                    yield SpoolEvent(Position(number, frame.end), event)
+
+
+def _decode(frame: Frame, report: ScanReport, segment: int) -> dict[str, Any] | None:
+    try:
+        event = orjson.loads(frame.payload)
+    except orjson.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
+        # A checksummed frame we cannot read was written by something else: note it, skip it.
+        report.notes.append(f"{segment_name(segment)}@{frame.offset}: frame is not a JSON object")
+        return None
+    return event
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The store identified by `store` holds every measurement event before `position`."""
+
+    position: Position
+    store: str
+
+    def save(self, directory: Path) -> None:
+        target = directory / CHECKPOINT_NAME
+        temporary = target.with_suffix(".tmp")
+        data = orjson.dumps(
+            {"segment": self.position.segment, "offset": self.position.offset, "store": self.store}
+        )
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        _fsync_dir(directory)
+
+    @staticmethod
+    def load(directory: Path) -> Checkpoint | None:
+        try:
+            data = orjson.loads((directory / CHECKPOINT_NAME).read_bytes())
+            return Checkpoint(Position(int(data["segment"]), int(data["offset"])), str(data["store"]))
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
