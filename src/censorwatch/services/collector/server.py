@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -58,6 +59,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _ignore(number: int, frame: object) -> None:
+    return None
+
+
 def serve(config: CollectorConfig, host: str, port: int, on_ready: Callable[[str], None] | None = None) -> None:
     """Blocks until SIGINT/SIGTERM; then drains the spool writer and the store before returning."""
     sock = bind(host, port)
@@ -83,8 +88,15 @@ def serve(config: CollectorConfig, host: str, port: int, on_ready: Callable[[str
             on_ready(url)
         await task
 
-    asyncio.run(run())
-    sock.close()
+    # uvicorn handles SIGINT/SIGTERM while serving (graceful drain), then re-raises the signal to
+    # the handler that was installed before: make that a no-op so a drained collector exits 0.
+    previous = {number: signal.signal(number, _ignore) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        asyncio.run(run())
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        sock.close()
     if not server.started:
         sys.exit(1)
 
