@@ -112,6 +112,18 @@ def test_retry_gets_the_same_uid_and_is_stored_once(make_client: Callable[..., T
     assert len(stored_rows(tmp_path)) == 2
 
 
+def test_large_measurement_within_the_limit(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(max_body=2 * 1024 * 1024)
+    report_id = open_report(client)
+    body = {"format": "json", "content": measurement(1, test_keys={"body": "b" * 1_000_000})}
+    first = client.post(f"/report/{report_id}", json=body)
+    assert first.status_code == 200, first.text
+    assert client.post(f"/report/{report_id}", json=body).json() == first.json()
+    stop(client)
+    rows = stored_rows(tmp_path)
+    assert len(rows) == 1 and len(orjson.loads(rows[0]["raw"])["test_keys"]["body"]) == 1_000_000
+
+
 def test_state_survives_a_restart(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
     client = make_client()
     closed, still_open = open_report(client), open_report(client)

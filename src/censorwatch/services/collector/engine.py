@@ -70,6 +70,11 @@ def measurement_uid_for(report_id: str, content: dict[str, Any]) -> str:
     return uid_for(content, digest)
 
 
+def _prepare(content: dict[str, Any], report: Report, peers: Iterable[str | None]) -> tuple[dict[str, Any], str]:
+    scrubbed = scrub_measurement(check_measurement(content, report), peers)
+    return scrubbed, measurement_uid_for(report.report_id, scrubbed)
+
+
 class Collector:
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
@@ -165,11 +170,14 @@ class Collector:
             raise ApiError(404, "unknown report id")
         return report
 
-    async def submit(self, report_id: str, content: dict[str, Any], peers: Iterable[str | None]) -> str:
+    async def submit(self, report_id: str, content: dict[str, Any], peers: Iterable[str | None],
+                     large: bool = False) -> str:
+        """`large`: do the CPU work (checks, scrubbing, hashing) in a thread, off the event loop."""
         report = self.report(report_id)
-        checked = check_measurement(content, report)
-        scrubbed = scrub_measurement(checked, peers)
-        uid = measurement_uid_for(report_id, scrubbed)
+        if large:
+            scrubbed, uid = await asyncio.to_thread(_prepare, content, report, list(peers))
+        else:
+            scrubbed, uid = _prepare(content, report, peers)
         if uid in self.state.acknowledged:
             # A retry of an acknowledged submission gets the same answer, even once the report is
             # closed: the probe may have lost our first reply.
