@@ -318,3 +318,14 @@ def test_probe_sink_spools_when_down_and_upload_flushes(collector: CollectorProc
     rows = collector.rows()
     assert len(rows) == 6
     assert {orjson.loads(row["raw"])["test_keys"]["client"] for row in rows} == {5, 6}
+
+
+def test_refuses_to_start_when_another_process_writes_the_db(tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    with Store(db):  # this test process holds DuckDB's writer lock
+        result = subprocess.run(
+            [sys.executable, "-m", "censorwatch", "collector", "--listen", "127.0.0.1:0", "--db", str(db)],
+            capture_output=True, timeout=60,
+        )
+    assert result.returncode == 2
+    assert b"cannot open the store" in result.stderr

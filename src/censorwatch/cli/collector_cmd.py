@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, db_path, fail
 from censorwatch.services.collector import DEFAULT_MAX_BODY, CollectorConfig, parse_listen, serve
+from censorwatch.store import Store
 
 
 def read_token(path: Path) -> str:
@@ -54,6 +56,12 @@ def collector(
         token=read_token(token_file) if token_file is not None else None,
         max_body=max_body,
     )
+
+    try:
+        # The collector must be the DB's one writer: say so now rather than from inside the server.
+        Store(config.db_path).close()
+    except duckdb.Error as error:
+        fail(f"cannot open the store {config.db_path}: {error}")
 
     def ready(url: str) -> None:
         # One machine-readable line on stdout: tests and scripts learn the port from it.

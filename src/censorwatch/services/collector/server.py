@@ -88,7 +88,10 @@ def serve(config: CollectorConfig, host: str, port: int, on_ready: Callable[[str
             await asyncio.sleep(0.02)
         if server.started and on_ready is not None:
             on_ready(url)
-        await task
+        try:
+            await task
+        except SystemExit:
+            return  # uvicorn exits this way when start-up failed; its log already says why
 
     # uvicorn handles SIGINT/SIGTERM while serving (graceful drain), then re-raises the signal to
     # the handler that was installed before: make that a no-op so a drained collector exits 0.
