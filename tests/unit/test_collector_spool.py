@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +116,31 @@ def test_checkpoint_round_trip_and_bad_file(tmp_path: Path) -> None:
     (tmp_path / "checkpoint.json").write_text("{not json")
     assert Checkpoint.load(tmp_path) is None
 
+
+
+def test_short_frame_followed_by_frames_does_not_hide_them() -> None:
+    # A failed write left the start of a big frame; the writer moved on and appended more.
+    big = encode_frame(b'{"big":"' + b"z" * 10_000 + b'"}')
+    after = [encode_frame(b'{"after":1}'), encode_frame(b'{"after":2}')]
+    found, report = payloads(encode_frame(b"{}") + big[:500] + b"".join(after))
+    assert found == [b"{}", b'{"after":1}', b'{"after":2}']
+    assert report.damaged == 1 and report.torn_tail == 0
+
+
+def test_failed_fsync_moves_appends_to_a_new_segment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = SpoolLog(tmp_path)
+    log.append([{"kind": "open", "report_id": "a"}])
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "injected I/O error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(OSError):
+        log.append([{"kind": "open", "report_id": "lost"}])
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    positions = log.append([{"kind": "open", "report_id": "b"}])
+    log.close()
+    assert positions[0].segment == 2
+    ids = [item.event["report_id"] for item in read_events(tmp_path, ScanReport())]
+    assert ids[0] == "a" and ids[-1] == "b"

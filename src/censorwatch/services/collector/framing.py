@@ -72,14 +72,12 @@ def scan_frames(stream: BinaryIO, report: ScanReport, start: int = 0) -> Iterato
             stream.seek(offset)
             continue
         payload = stream.read(length)
-        if len(payload) < length:
-            report.torn_tail += HEADER_SIZE + len(payload)
-            return
-        if zlib.crc32(payload) != checksum:
+        if len(payload) < length or zlib.crc32(payload) != checksum:
             resumed = _resync(stream, offset + 1)
             if resumed is None:
-                # The last frame failed its checksum: an append cut short after the length was
-                # written but before every payload byte reached the disk.
+                # The last frame is short or fails its checksum: an append cut short. A frame that
+                # is followed by others was damaged some other way (a failed write the writer
+                # moved past): skip to the next frame rather than drop what follows.
                 report.torn_tail += _size(stream) - offset
                 return
             report.damaged += 1

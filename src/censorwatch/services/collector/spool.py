@@ -11,6 +11,7 @@ the frames after it (the store's INSERT OR IGNORE makes a longer replay harmless
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -64,6 +65,7 @@ class SpoolLog:
         self._segment = max(self.segments(), default=0) + 1
         self._file = self._open_segment(self._segment)
         self._size = 0
+        self._failed = False
 
     def segments(self) -> list[int]:
         numbers = []
@@ -84,25 +86,35 @@ class SpoolLog:
 
     def append(self, events: Sequence[dict[str, Any]]) -> list[Position]:
         """Write the events as frames, fsync once (group commit), return the position after each."""
-        if self._size >= self.rotate_bytes:
+        if self._size >= self.rotate_bytes or self._failed:
             self._rotate()
         positions = []
         chunks = []
+        size = self._size
         for event in events:
             frame = encode_frame(orjson.dumps(event))
             chunks.append(frame)
-            self._size += len(frame)
-            positions.append(Position(self._segment, self._size))
-        self._file.write(b"".join(chunks))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+            size += len(frame)
+            positions.append(Position(self._segment, size))
+        try:
+            self._file.write(b"".join(chunks))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError:
+            # Part of the batch may be on disk and, after a failed fsync, nothing is certain about
+            # this file: the next append starts a new segment (readers skip the damaged frames).
+            self._failed = True
+            raise
+        self._size = size
         return positions
 
     def _rotate(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):  # already reported to the requests it concerned
+            self._file.close()
         self._segment += 1
         self._file = self._open_segment(self._segment)
         self._size = 0
+        self._failed = False
 
     def close(self) -> None:
         self._file.close()
