@@ -4,6 +4,7 @@ is replaced by Starlette's test client): bk-003 flows, idempotence, restart, tok
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,6 +156,21 @@ def test_a_new_store_gets_the_whole_spool(make_client: Callable[..., TestClient]
     assert client.get("/health").json()["replayed_at_start"] == 4
     stop(client)
     assert len(stored_rows(tmp_path)) == 4
+
+
+def test_inactive_reports_are_closed(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(stale_after=0.3)
+    idle = open_report(client)
+    busy = open_report(client)
+    deadline = time.monotonic() + 10
+    n = 0
+    while client.get("/health").json()["reports_open"] > 1 and time.monotonic() < deadline:
+        n += 1
+        assert client.post(f"/report/{busy}", json={"format": "json", "content": measurement(n)}).status_code == 200
+        time.sleep(0.05)
+    refused = client.post(f"/report/{idle}", json={"format": "json", "content": measurement(0)})
+    assert refused.status_code == 409
+    assert client.post(f"/report/{busy}", json={"format": "json", "content": measurement(0)}).status_code == 200
 
 
 def test_token_guards_submission_only(make_client: Callable[..., TestClient]) -> None:

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import string
+import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ BACKEND_VERSION: Final = "0.1.0"
 SUPPORTED_FORMATS: Final = ("json",)
 DEFAULT_MAX_BODY: Final = 10 * 1024 * 1024
 GROUP_COMMIT_MAX: Final = 1024
+STALE_AFTER: Final = 3 * 3600.0
 _ALPHABET: Final = string.ascii_letters + string.digits
 log = logging.getLogger("censorwatch.collector")
 
@@ -45,6 +47,8 @@ class CollectorConfig:
     spool_dir: Path
     token: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    # bk-003 §3: close reports left inactive; never before two hours.
+    stale_after: float = STALE_AFTER
 
 
 @dataclass
@@ -85,6 +89,7 @@ class Collector:
         self._follower: StoreFollower | None = None
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Position]]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._reaper: asyncio.Task[None] | None = None
         self._inflight: dict[str, asyncio.Future[Position]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collector-spool")
 
@@ -100,6 +105,7 @@ class Collector:
             raise RuntimeError(f"cannot open the store: {self._follower.error}")
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="collector-spool-writer")
+        self._reaper = asyncio.create_task(self._reap_loop(), name="collector-stale-reports")
 
     def _load(self) -> None:
         # Rebuild reports and acknowledged uids from every intact frame; the torn tail of an
@@ -114,6 +120,9 @@ class Collector:
         self._spool = SpoolLog(self.config.spool_dir)
 
     async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
         if self._queue is not None and self._writer is not None:
             await self._queue.join()
             self._writer.cancel()
@@ -155,6 +164,25 @@ class Collector:
         future: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, future))
         return await asyncio.shield(future)
+
+    async def close_stale(self) -> int:
+        """Close the open reports inactive for longer than `stale_after`; returns how many."""
+        limit = time.monotonic() - self.config.stale_after
+        stale = [r.report_id for r in self.state.reports.values() if not r.closed and r.last_activity < limit]
+        for report_id in stale:
+            await self.close_report(report_id)
+        return len(stale)
+
+    async def _reap_loop(self) -> None:
+        interval = min(60.0, max(self.config.stale_after / 4, 0.05))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                closed = await self.close_stale()
+            except ApiError:  # the spool cannot be written now: try again next round
+                continue
+            if closed:
+                log.info("closed %d stale reports", closed)
 
     # -- the three operations of bk-003 -----------------------------------------------------
 

@@ -4,7 +4,8 @@ same answer (idempotence) and a closed report stays closed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 OPEN: Final = "open"
@@ -20,6 +21,9 @@ class Report:
     probe_asn: str
     closed: bool = False
     measurements: int = 0
+    # Monotonic (bk-003 §3 asks timers to survive clock jumps); a restart starts every timer
+    # afresh, which can only close a report later, never earlier.
+    last_activity: float = field(default_factory=time.monotonic)
 
 
 class CollectorState:
@@ -49,6 +53,7 @@ class CollectorState:
                 report = self.reports.get(report_id)
                 if report is not None:
                     report.measurements += 1
+                    report.last_activity = time.monotonic()
         elif kind == CLOSE:
             report = self.reports.get(report_id)
             if report is not None:
