@@ -18,8 +18,8 @@ import httpx
 import orjson
 import pytest
 
-from censorwatch.probe.collector_client import CollectorSink
-from censorwatch.probe.spool import UploadSpool
+from censorwatch.probe.collector_client import CollectorSink, flush_spool
+from censorwatch.probe.spool import SpoolEntry, UploadSpool
 from censorwatch.services.collector.framing import ScanReport, encode_frame
 from censorwatch.services.collector.spool import read_events
 from censorwatch.store import Store
@@ -329,3 +329,29 @@ def test_refuses_to_start_when_another_process_writes_the_db(tmp_path: Path) -> 
         )
     assert result.returncode == 2
     assert b"cannot open the store" in result.stderr
+
+
+def test_upload_reopens_gone_reports_and_retries_are_idempotent(collector: CollectorProcess, tmp_path: Path) -> None:
+    collector.start()
+    spool = UploadSpool(tmp_path / "upload-spool")
+    with httpx.Client(timeout=10) as client:
+        closed = open_report(client, collector.url)
+        assert client.post(f"{collector.url}/report/{closed}/close").status_code == 200
+        acked = open_report(client, collector.url)
+        content = {**measurement(7, 1), "report_id": acked}
+        first = client.post(f"{collector.url}/report/{acked}", json={"format": "json", "content": content})
+        uid = first.json()["measurement_uid"]
+    # 1: spooled for a report that was closed meanwhile -> a new report, the entry rewritten.
+    spool.put(SpoolEntry({**measurement(7, 2), "report_id": closed}, collector.url, report_id=closed))
+    # 2: acknowledged, but the probe never saw the reply -> the retry gets the same uid.
+    spool.put(SpoolEntry(content, collector.url, report_id=acked))
+    stats = flush_spool(spool, timeout=10)
+    assert (stats.sent, stats.kept, stats.rejected) == (2, 0, 0), stats.errors
+    health = collector.health()
+    assert health["accepted"] == 2 and health["duplicates"] == 1
+    collector.stop()
+    rows = {row["measurement_uid"]: row for row in collector.rows()}
+    assert len(rows) == 2 and uid in rows
+    [other] = [row for key, row in rows.items() if key != uid]
+    assert other["report_id"] not in (closed, acked)
+    assert orjson.loads(other["raw"])["report_id"] == other["report_id"]
