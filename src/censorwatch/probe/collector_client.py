@@ -10,6 +10,7 @@ unreachable collector costs one timeout, not one per measurement. `flush_spool` 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -275,6 +276,8 @@ class CollectorSink:
         self._down_until = 0.0
         self._thread = threading.Thread(target=self._work, name="collector-sink", daemon=True)
         self._thread.start()
+        # A runner that forgets close() still gets every queued measurement spooled at exit.
+        atexit.register(self.close)
 
     def __call__(self, measurement: dict[str, Any]) -> None:
         self._queue.put(dict(measurement))
@@ -302,6 +305,7 @@ class CollectorSink:
 
     def close(self) -> UploadStats:
         """Wait for queued measurements, then close the reports nothing waits on any more."""
+        atexit.unregister(self.close)
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
