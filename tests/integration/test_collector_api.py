@@ -25,6 +25,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+pytestmark = pytest.mark.integration
+
 OPEN = {
     "probe_cc": "IT", "probe_asn": "AS30722", "software_name": "censorwatch", "software_version": "0.1.0",
     "test_name": "dnscheck", "test_version": "0.1.0", "data_format_version": "0.2.0", "format": "json",
