@@ -1,0 +1,60 @@
+"""Target: one site (domain) or URL across countries and networks over time, with the register
+entries that order its blocking when register data is present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from censorwatch.web import charts
+from censorwatch.web.queries import BadQuery, aggregate, make_filters, search, target_filters
+from censorwatch.web.register import register
+from censorwatch.web.render import NotFound, page
+
+router = APIRouter()
+
+
+def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | None, since: str | None,
+          until: str | None) -> dict[str, Any]:
+    if not target or not target.strip():
+        raise BadQuery("say which target: a domain like example.org or a full URL (?t=...)")
+    f = target_filters(target, make_filters(probe_cc=probe_cc, since=since, until=until))
+    countries = aggregate(cur, ["country"], f, order="blocked")
+    if not countries:
+        raise NotFound(f"No measurements of {target} in this selection.")
+    registry = register(cur)
+    entries = registry.lookup(f.domain or target) if registry is not None else None
+    return {
+        "target": target.strip(),
+        "filters": f.as_params(),
+        "totals": aggregate(cur, [], f)[0],
+        "by_day_country": aggregate(cur, ["day", "country"], f),
+        "countries": countries,
+        "networks": aggregate(cur, ["country", "network"], f, order="blocked", limit=30),
+        "latest": search(cur, f, limit=20).rows,
+        "register": entries,
+    }
+
+
+def decorate(data: dict[str, Any]) -> dict[str, Any]:
+    return {"heatmap": charts.heatmap(data["by_day_country"], "probe_cc"), "title": f"Blocking of {data['target']}"}
+
+
+def _target(request: Request, as_json: bool, t: str | None, probe_cc: str | None, since: str | None,
+            until: str | None) -> Response:
+    return page(request, "target.html", lambda cur: build(cur, t, probe_cc, since, until), as_json, decorate)
+
+
+@router.get("/target", include_in_schema=False)
+def target_page(request: Request, t: str | None = None, probe_cc: str | None = None, since: str | None = None,
+                until: str | None = None) -> Response:
+    return _target(request, False, t, probe_cc, since, until)
+
+
+@router.get("/target.json", include_in_schema=False)
+def target_json(request: Request, t: str | None = None, probe_cc: str | None = None, since: str | None = None,
+                until: str | None = None) -> Response:
+    return _target(request, True, t, probe_cc, since, until)

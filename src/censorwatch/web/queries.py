@@ -1,0 +1,391 @@
+"""The query layer shared by the JSON API and the HTML pages: every page and endpoint calls these
+functions with a per-request DuckDB cursor and gets plain, JSON-ready data back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import duckdb
+import orjson
+
+from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
+from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh
+
+NOT_ANALYSED = "not analysed"
+MAX_LIMIT = 500
+
+# API axis name -> column it groups by.
+AXES: dict[str, str] = {
+    "day": "day",
+    "country": "probe_cc",
+    "network": "probe_asn",
+    "target": "domain",
+    "test": "test_name",
+    "verdict": "verdict",
+    "blocking": "blocking",
+}
+
+SEARCH_COLUMNS = (
+    "measurement_uid",
+    "measurement_start_time",
+    "probe_cc",
+    "probe_asn",
+    "probe_network_name",
+    "test_name",
+    "input",
+    "domain",
+    "verdict",
+    "blocking",
+    "fingerprint",
+    "reason",
+    "source",
+)
+
+
+class BadQuery(ValueError):
+    """A filter value we cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`until` is exclusive; a day given as a date covers that whole day (see parse_bound)."""
+
+    probe_cc: str | None = None
+    probe_asn: str | None = None
+    test_name: str | None = None
+    input: str | None = None
+    domain: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    verdict: tuple[str, ...] = ()
+    blocking: tuple[str, ...] = ()
+
+    def columns(self) -> set[str]:
+        used = {
+            name
+            for name in ("probe_cc", "probe_asn", "test_name", "input", "domain")
+            if getattr(self, name) is not None
+        }
+        if self.verdict:
+            used.add("verdict")
+        if self.blocking:
+            used.add("blocking")
+        if self.since is not None or self.until is not None:
+            used.add("day")
+        return used
+
+    def whole_days(self) -> bool:
+        return all(bound is None or bound.time() == time(0) for bound in (self.since, self.until))
+
+    def as_params(self) -> dict[str, str]:
+        """The filters as GET parameters (links and forms keep them)."""
+        out: dict[str, str] = {}
+        for name in ("probe_cc", "probe_asn", "test_name", "input", "domain"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.since is not None:
+            out["since"] = format_bound(self.since)
+        if self.until is not None:
+            out["until"] = format_bound(self.until, upper=True)
+        if self.verdict:
+            out["verdict"] = ",".join(self.verdict)
+        if self.blocking:
+            out["blocking"] = ",".join(self.blocking)
+        return out
+
+
+def format_bound(moment: datetime, upper: bool = False) -> str:
+    if moment.time() == time(0):
+        return (moment.date() - timedelta(days=1) if upper else moment.date()).isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def parse_bound(value: str | None, upper: bool = False) -> datetime | None:
+    """"2025-05-27" or "2025-05-27T10:00:00[Z]". An upper bound given as a day includes that day."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().removesuffix("Z").replace(" ", "T")
+    try:
+        if "T" not in text:
+            day = date.fromisoformat(text)
+            start = datetime.combine(day + timedelta(days=1) if upper else day, time(0))
+            return start
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise BadQuery(f"not a date or time: {value!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)") from error
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _choices(value: str | None, allowed: Sequence[str], name: str) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return ()
+    chosen = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    for item in chosen:
+        if item not in allowed:
+            raise BadQuery(f"unknown {name} {item!r}; choose from {', '.join(allowed)}")
+    return chosen
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() if value is not None and value.strip() else None
+
+
+def make_filters(
+    probe_cc: str | None = None,
+    probe_asn: str | None = None,
+    test_name: str | None = None,
+    input: str | None = None,
+    domain: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    verdict: str | None = None,
+    blocking: str | None = None,
+) -> Filters:
+    """Filters from request parameters (strings as typed); raises BadQuery with a reason."""
+    cc = _blank(probe_cc)
+    if cc is not None and (len(cc) != 2 or not cc.isalpha()):
+        raise BadQuery(f"probe_cc is a two-letter country code, not {cc!r}")
+    asn = _blank(probe_asn)
+    if asn is not None:
+        digits = asn.upper().removeprefix("AS")
+        if not digits.isdigit():
+            raise BadQuery(f"probe_asn is a network number like AS12389, not {asn!r}")
+        asn = f"AS{int(digits)}"
+    target_domain = _blank(domain)
+    return Filters(
+        probe_cc=cc.upper() if cc else None,
+        probe_asn=asn,
+        test_name=_blank(test_name),
+        input=_blank(input),
+        domain=target_domain.lower() if target_domain else None,
+        since=parse_bound(since),
+        until=parse_bound(until, upper=True),
+        verdict=_choices(verdict, (*VERDICTS, NOT_ANALYSED), "verdict"),
+        blocking=_choices(blocking, BLOCKING_TYPES, "blocking type"),
+    )
+
+
+def target_filters(target: str, base: Filters | None = None) -> Filters:
+    """A target is a URL (matches the measurement input) or a domain name."""
+    base = base or Filters()
+    text = target.strip()
+    if "://" in text:
+        return replace(base, input=text, domain=None)
+    return replace(base, domain=text.lower().rstrip("."), input=None)
+
+
+def _where(f: Filters, day_column: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name in ("probe_cc", "probe_asn", "test_name", "input", "domain"):
+        value = getattr(f, name)
+        if value is not None:
+            clauses.append(f"{name} = ?")
+            params.append(value)
+    if f.verdict:
+        parts = []
+        known = [v for v in f.verdict if v != NOT_ANALYSED]
+        if known:
+            parts.append("list_contains(?, verdict)")
+            params.append(known)
+        if NOT_ANALYSED in f.verdict:
+            parts.append("verdict IS NULL")
+        clauses.append("(" + " OR ".join(parts) + ")")
+    if f.blocking:
+        clauses.append("list_contains(?, blocking)")
+        params.append(list(f.blocking))
+    for bound, op in ((f.since, ">="), (f.until, "<")):
+        if bound is None:
+            continue
+        if day_column is not None:
+            clauses.append(f"{day_column} {op} ?")
+            params.append(bound.date())
+        else:
+            clauses.append(f"measurement_start_time {op} ?")
+            params.append(bound)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+@dataclass(frozen=True)
+class Source:
+    table: str
+    count: str  # SQL of the measurement count
+    day: str  # SQL of the day expression
+    aggregated: bool
+
+
+RAW_SOURCE = Source("measurements", "count(*)", "CAST(measurement_start_time AS DATE)", False)
+
+
+def pick_source(cur: duckdb.DuckDBPyConnection, needed: set[str], f: Filters) -> Source:
+    """The smallest fresh aggregate table with every column needed, else the measurements."""
+    if f.whole_days() and "input" not in needed and aggregates_fresh(cur):
+        for table in AGGREGATE_TABLES:
+            if needed <= {"day", *table.columns}:
+                return Source(table.name, "sum(n)", "day", True)
+    return RAW_SOURCE
+
+
+def _counts_sql(count: str) -> str:
+    verdicts = ", ".join(
+        f"coalesce({count} FILTER (WHERE verdict = '{v}'), 0) AS {v}" for v in VERDICTS
+    )
+    blocking = ", ".join(
+        f"coalesce({count} FILTER (WHERE blocking = '{b}'), 0) AS \"blocking_{b}\"" for b in BLOCKING_TYPES
+    )
+    unknown = f"coalesce({count} FILTER (WHERE verdict IS NULL), 0) AS not_analysed"
+    return f"{count} AS total, {verdicts}, {unknown}, {blocking}"
+
+
+def _shape(record: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {key: _json_value(record[key]) for key in keys}
+    out["total"] = int(record["total"])
+    out["verdicts"] = {v: int(record[v]) for v in VERDICTS}
+    out["verdicts"][NOT_ANALYSED] = int(record["not_analysed"])
+    out["by_blocking"] = {b: int(record[f"blocking_{b}"]) for b in BLOCKING_TYPES}
+    out["blocked"] = out["verdicts"]["anomaly"] + out["verdicts"]["confirmed"]
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def aggregate(
+    cur: duckdb.DuckDBPyConnection,
+    axes: Sequence[str],
+    f: Filters,
+    order: str = "key",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Counts by verdict and blocking type grouped by the given axes (names of AXES).
+    order "key" sorts by the axes, "blocked" by anomalies + confirmed, "total" by count."""
+    columns = []
+    for axis in axes:
+        if axis not in AXES:
+            raise BadQuery(f"unknown axis {axis!r}; choose from {', '.join(AXES)}")
+        columns.append(AXES[axis])
+    source = pick_source(cur, set(columns) | f.columns(), f)
+    where, params = _where(f, source.day if source.aggregated else None)
+    select = [f"{source.day} AS day" if c == "day" else c for c in columns]
+    extra = ", max(probe_network_name) AS network_name" if "probe_asn" in columns else ""
+    keys = [("day" if c == "day" else c) for c in columns]
+    group = ", ".join(keys) if keys else "()"
+    ordering = {
+        "key": ", ".join(f"{k} NULLS LAST" for k in keys) if keys else "total DESC",
+        "blocked": "(anomaly + confirmed) DESC, total DESC" + "".join(f", {k}" for k in keys),
+        "total": "total DESC" + "".join(f", {k}" for k in keys),
+    }.get(order)
+    if ordering is None:
+        raise BadQuery(f"unknown order {order!r}")
+    sql = (
+        f"SELECT {', '.join([*select, _counts_sql(source.count)])}{extra} FROM {source.table}{where} "
+        f"GROUP BY {group} ORDER BY {ordering}"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = _records(cur.execute(sql, params))
+    shaped = []
+    for record in rows:
+        item = _shape(record, keys)
+        if "network_name" in record:
+            item["network_name"] = record["network_name"]
+        shaped.append(item)
+    return shaped
+
+
+def _records(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [column[0] for column in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+@dataclass
+class SearchPage:
+    rows: list[dict[str, Any]]
+    limit: int
+    offset: int
+    has_more: bool
+    total: int | None
+    filters: Filters = field(default_factory=Filters)
+
+
+# When the newest rows are wanted, look at the most recent week first and widen only when it
+# holds too few: DuckDB then reads the few row groups whose zone maps overlap the window instead
+# of sorting every row (measured in bench/bench_web.py).
+_WINDOWS = (timedelta(days=7), timedelta(days=60), timedelta(days=400))
+
+
+def newest_time(cur: duckdb.DuckDBPyConnection) -> datetime | None:
+    if aggregates_fresh(cur):
+        row = cur.execute(f"SELECT max_time FROM {META_TABLE}").fetchone()
+    else:
+        row = cur.execute("SELECT max(measurement_start_time) FROM measurements").fetchone()
+    value = row[0] if row else None
+    return value if isinstance(value, datetime) else None
+
+
+def search(
+    cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 50, offset: int = 0, with_total: bool = False
+) -> SearchPage:
+    """Newest first. `total` is counted when asked, or when the aggregates can count it cheaply."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadQuery(f"limit is between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise BadQuery("offset cannot be negative")
+    where, params = _where(f, None)
+    wanted = offset + limit + 1
+    columns = ", ".join(SEARCH_COLUMNS)
+    order = " ORDER BY measurement_start_time DESC NULLS LAST, measurement_uid LIMIT ? OFFSET ?"
+    rows: list[dict[str, Any]] | None = None
+    newest = newest_time(cur) if f.since is None else None
+    if newest is not None:
+        for window in _WINDOWS:
+            start = newest - window
+            extra = f"{where} AND" if where else " WHERE"
+            sql = f"SELECT {columns} FROM measurements{extra} measurement_start_time >= ?{order}"
+            found = _records(cur.execute(sql, [*params, start, limit + 1, offset]))
+            if len(found) == limit + 1:
+                rows = found
+                break
+    if rows is None:
+        rows = _records(cur.execute(f"SELECT {columns} FROM measurements{where}{order}", [*params, limit + 1, offset]))
+    del wanted
+    has_more = len(rows) > limit
+    shaped = [{key: _json_value(value) for key, value in row.items()} for row in rows[:limit]]
+    total = count(cur, f, exact=with_total)
+    return SearchPage(shaped, limit, offset, has_more, total, f)
+
+
+def count(cur: duckdb.DuckDBPyConnection, f: Filters, exact: bool = True) -> int | None:
+    """How many measurements match; None when not exact and only a full scan could tell."""
+    source = pick_source(cur, f.columns(), f)
+    if not source.aggregated and not exact:
+        return None
+    where, params = _where(f, source.day if source.aggregated else None)
+    row = cur.execute(f"SELECT coalesce({source.count}, 0) FROM {source.table}{where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | None:
+    """One stored measurement: its indexed fields, our verdict and the raw OONI JSON, parsed."""
+    found = _records(cur.execute("SELECT * FROM measurements WHERE measurement_uid = ?", [uid]))
+    if not found:
+        return None
+    row = {key: _json_value(value) for key, value in found[0].items()}
+    raw = row.pop("raw")
+    try:
+        row["raw"] = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        row["raw"] = None
+        row["raw_text"] = raw
+    return row

@@ -1,0 +1,59 @@
+"""Plain words for a reader who is not a network engineer (docs/verdicts.md has the rules)."""
+
+from __future__ import annotations
+
+VERDICT_WORDS: dict[str, tuple[str, str]] = {
+    "ok": ("No sign of blocking", "The site answered the probe the way it answered our uncensored control."),
+    "anomaly": (
+        "Possible blocking",
+        "The probe saw something different from the control. This is often censorship, but can also be a "
+        "network fault or a site that answers differently by country; look at several measurements.",
+    ),
+    "confirmed": (
+        "Confirmed blocking",
+        "The probe got a known blockpage or a DNS answer known to be used by censors in this country.",
+    ),
+    "failure": (
+        "Measurement failed",
+        "The test could not be completed (for example no control was reached), so it says nothing either way.",
+    ),
+    "not analysed": ("Not analysed", "censorwatch has no analysis for this kind of test yet."),
+}
+
+BLOCKING_WORDS: dict[str, tuple[str, str]] = {
+    "dns": ("DNS tampering", "The network's resolver gave a different answer for the name than the control got."),
+    "tcp_ip": (
+        "Connection blocked",
+        "Connections to the site's addresses failed from the probe's network but not from the control.",
+    ),
+    "tls": ("TLS interference", "The encrypted (TLS) handshake with the site was reset or failed only for the probe."),
+    "http-failure": (
+        "Web request failed",
+        "The web request failed on the probe's network while it worked for the control.",
+    ),
+    "http-diff": (
+        "Different web page",
+        "The probe got a page that differs from the one the control got (status, size, title or headers), "
+        "as a blockpage would.",
+    ),
+}
+
+
+def verdict_label(verdict: str | None) -> str:
+    return VERDICT_WORDS.get(verdict or "not analysed", (str(verdict), ""))[0]
+
+
+def verdict_help(verdict: str | None) -> str:
+    return VERDICT_WORDS.get(verdict or "not analysed", ("", ""))[1]
+
+
+def blocking_label(blocking: str | None) -> str:
+    if not blocking:
+        return ""
+    return BLOCKING_WORDS.get(blocking, (blocking, ""))[0]
+
+
+def blocking_help(blocking: str | None) -> str:
+    if not blocking:
+        return ""
+    return BLOCKING_WORDS.get(blocking, ("", ""))[1]

@@ -1,0 +1,128 @@
+"""Browser tests: a real DuckDB store in a temporary directory, the explorer served by uvicorn
+on 127.0.0.1, and Debian's chromium driven by Playwright. Every request to a host other than
+the loopback server is blocked and recorded, so a test can assert that nothing was attempted."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from censorwatch.store.database import Store
+from censorwatch.web import demo
+from censorwatch.web.aggregates import refresh_aggregates
+from censorwatch.web.server import BackgroundServer
+from tests.conftest import SHARED_DATA
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PWNED = "window.__pwned=1"
+HOSTILE_INPUT = f'https://evil.example/"><img src=x onerror="{PWNED}"><script>{PWNED}</script>'
+HOSTILE_TITLE = f"<script>{PWNED}</script>Blocked"
+HOSTILE_BODY = f'<html><head><title>{HOSTILE_TITLE}</title></head><body>"><img src=x onerror="{PWNED}"></body></html>'
+HOSTILE_HEADER = f'"><svg onload="{PWNED}">'
+
+
+def hostile_measurement() -> dict[str, Any]:
+    """A blockpage whose every field tries to run script in the page that shows it."""
+    m = demo.web_measurement("http://evil.example/", "IR", "AS58224", f'<b onmouseover="{PWNED}">Net</b>',
+                             demo.END, "http_blockpage")
+    m["input"] = HOSTILE_INPUT
+    response = m["test_keys"]["requests"][0]["response"]
+    response["body"] = HOSTILE_BODY
+    response["headers"]["X-Evil"] = HOSTILE_HEADER
+    m["test_keys"]["requests"][0]["request"]["url"] = HOSTILE_INPUT
+    return m
+
+
+@dataclass
+class Site:
+    url: str
+    db: Path
+    hostile_uid: str
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    db = tmp_path_factory.mktemp("web") / "store.duckdb"
+    hostile = demo.record(hostile_measurement(), "http_blockpage")
+    with Store(db) as store:
+        store.add(demo.synthetic())
+        if SHARED_DATA.is_dir():
+            store.add(demo.real(SHARED_DATA / "ooni" / "measurements"))
+        store.add([hostile])
+        refresh_aggregates(store.con)
+    with BackgroundServer(db) as server:
+        yield Site(server.url, db, hostile.meta.measurement_uid)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Watched:
+    page: Any
+    base: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def goto(self, path: str) -> Any:
+        response = self.page.goto(self.base + path)
+        assert response is not None
+        return response
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watched = Watched(page, site.url)
+    allowed = urlsplit(site.url).netloc
+
+    def route(route: Any) -> None:
+        if urlsplit(route.request.url).netloc == allowed:
+            route.continue_()
+        else:
+            watched.blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda msg: watched.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
+
+    def on_dialog(dialog: Any) -> None:
+        watched.dialogs.append(dialog.message)
+        with contextlib.suppress(Exception):
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield watched
+    context.close()
+    assert watched.blocked == [], f"requests to other hosts: {watched.blocked}"
+    assert watched.console_errors == [], f"console errors: {watched.console_errors}"
+    assert watched.page_errors == [], f"page errors: {watched.page_errors}"
+    assert watched.dialogs == [], f"dialogs opened: {watched.dialogs}"
