@@ -1,0 +1,235 @@
+"""`Lab`: the censor emulator on loopback (contracts.md). Every server runs in one background event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import ipaddress
+import socket
+import threading
+from collections.abc import Coroutine
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from censorwatch.lab import sites
+from censorwatch.lab.cases import SPECS, CaseSpec, LabCase
+from censorwatch.lab.dns_server import NXDOMAIN, LabDnsServer, Zone
+from censorwatch.lab.iptables import IptablesError, LabFirewall, iptables_usable
+from censorwatch.lab.origin import Handler, LabListener
+from censorwatch.lab.pki import LAB_DOMAIN, LabPki, create_pki
+from censorwatch.services.test_helper import HelperConfig, TestHelperServer
+
+ORIGIN_IP = "127.0.0.1"
+FORGED_IP = "127.0.0.66"  # nothing ever listens there (a port is reserved, not listened on)
+BLOCKPAGE_IPS = ("127.0.0.3", "127.0.0.4")
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    """Bound, never listening: connections to host:port are refused, and no one else can take the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Lab:
+    def __init__(self, workdir: Path, censored_source: str = "127.0.0.2", use_iptables: bool | None = None) -> None:
+        address = ipaddress.ip_address(censored_source)
+        if address.version != 4 or not address.is_loopback or censored_source == ORIGIN_IP:
+            raise ValueError(f"censored source must be a 127.0.0.0/8 address other than {ORIGIN_IP}")
+        self.workdir = Path(workdir)
+        self.censored_source = censored_source
+        self.use_iptables = use_iptables
+        self.iptables_active = False
+        self.blockpage_ip = next(ip for ip in BLOCKPAGE_IPS if ip != censored_source)
+        self.resolver = ""
+        self.test_helper_url = ""
+        self.ca_file = self.workdir / "lab-ca.pem"
+        self.cases: list[LabCase] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._listeners: list[LabListener] = []
+        self._reserved: list[socket.socket] = []
+        self._dns: LabDnsServer | None = None
+        self._helper: TestHelperServer | None = None
+        self._firewall: LabFirewall | None = None
+
+    # --- life cycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise LabError("lab already started")
+        want_iptables = self.use_iptables
+        if want_iptables is None:
+            want_iptables = iptables_usable()
+        elif want_iptables and not iptables_usable():
+            raise LabError("iptables was asked for but needs root and a working iptables")
+        pki = create_pki(self.workdir)
+        self.ca_file = pki.ca_file
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="censorwatch-lab", daemon=True)
+        self._thread.start()
+        try:
+            drop, reject = self._call(self._start_servers(pki))
+            if want_iptables:
+                self._firewall = LabFirewall(self.censored_source)
+                self._firewall.install(drop, reject, ORIGIN_IP)
+                self.iptables_active = True
+        except (OSError, IptablesError, LabError):
+            self.stop()
+            raise
+
+    def _call(self, coroutine: Coroutine[Any, Any, tuple[list[int], list[int]]]) -> tuple[list[int], list[int]]:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        """Idempotent; removes the iptables rules first, whatever else fails."""
+        if self._firewall is not None:
+            self._firewall.remove()
+            self._firewall = None
+            self.iptables_active = False
+        if self._loop is not None and self._thread is not None:
+            if self._loop.is_running():
+                asyncio.run_coroutine_threadsafe(self._close_servers(), self._loop).result(timeout=30)
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+            self._loop.close()
+        self._loop = None
+        self._thread = None
+        for sock in self._reserved:
+            sock.close()
+        self._reserved.clear()
+
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what the lab offers ----------------------------------------------------------------------------------
+
+    @property
+    def runnable_cases(self) -> list[LabCase]:
+        return [case for case in self.cases if self.iptables_active or not case.needs_root]
+
+    def case(self, name: str) -> LabCase:
+        return next(case for case in self.cases if case.name == name)
+
+    def write_test_list(self, path: Path) -> None:
+        """Citizen Lab test-list CSV of the cases this lab can run."""
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["url", "category_code", "category_description", "date_added", "source", "notes"])
+            for case in self.runnable_cases:
+                writer.writerow([case.url, "CTRL", "Control content", date.today().isoformat(), "censorwatch-lab",
+                                 f"lab case {case.name}"])
+
+    def probe_command(self, test_list: Path, output: Path | None = None) -> list[str]:
+        command = ["censorwatch", "probe", "--list", str(test_list), "--resolver", self.resolver,
+                   "--test-helper", self.test_helper_url, "--ca-file", str(self.ca_file),
+                   "--source-address", self.censored_source, "--probe-cc", "RU"]
+        if output is not None:
+            command += ["--output", str(output)]
+        return command
+
+    # --- inside the lab's event loop --------------------------------------------------------------------------
+
+    async def _start_servers(self, pki: LabPki) -> tuple[list[int], list[int]]:
+        zone = Zone(LAB_DOMAIN, self.censored_source)
+        self._dns = LabDnsServer(zone)
+        host, port = await self._dns.start(ORIGIN_IP)
+        self.resolver = f"{host}:{port}"
+        drop_ports: list[int] = []
+        reject_ports: list[int] = []
+        for spec in SPECS:
+            hostname = f"{spec.name}.{LAB_DOMAIN}"
+            case_port = self._start_case(spec, hostname, pki, zone)
+            zone.honest[hostname] = ORIGIN_IP
+            if spec.name == "tcp-drop":
+                drop_ports.append(case_port)
+            elif spec.name == "tcp-reject":
+                reject_ports.append(case_port)
+            self.cases.append(
+                LabCase(spec.name, f"{spec.scheme}://{hostname}:{case_port}/", spec.expected_verdict,
+                        spec.expected_blocking, spec.needs_root, spec.description)
+            )
+        helper_config = HelperConfig(
+            resolver=(host, port), ca_file=pki.ca_file, connect_timeout=3.0, tls_timeout=3.0, http_timeout=10.0
+        )
+        self._helper = TestHelperServer(helper_config)
+        self.test_helper_url = await self._helper.start(ORIGIN_IP, 0)
+        return drop_ports, reject_ports
+
+    def _listen(self, host: str, port: int, handler: Handler) -> int:
+        listener = LabListener(host, port, handler, self.censored_source)
+        bound = listener.bind()
+        listener.start()
+        self._listeners.append(listener)
+        return bound
+
+    def _start_case(self, spec: CaseSpec, hostname: str, pki: LabPki, zone: Zone) -> int:
+        name = spec.name
+        blocked = frozenset({hostname})
+        handlers: dict[str, Handler] = {
+            "ok-http": sites.page_site(name),
+            "ok-https": sites.page_site(name, pki.honest),
+            "dns-nxdomain": sites.page_site(name),
+            "tcp-drop": sites.page_site(name),
+            "tcp-reject": sites.page_site(name),
+            "tcp-reset-after-accept": sites.reset_on_connect(name),
+            "tls-sni-reset": sites.sni_reset(name, pki.honest, blocked),
+            "tls-mitm": sites.mitm(name, pki.honest, pki.mitm),
+            "http-blockpage": sites.inject_blockpage(name),
+            "http-host-reset": sites.host_reset(name, blocked),
+            "dynamic": sites.page_site(name, dynamic=True),
+            "huge-body": sites.endless(name),
+        }
+        if name == "dns-nxdomain":
+            zone.censored[hostname] = NXDOMAIN
+        if name == "site-down":
+            sock = _reserve(ORIGIN_IP, 0)
+            self._reserved.append(sock)
+            return int(sock.getsockname()[1])
+        if name in ("dns-blockpage", "dns-forged"):
+            return self._start_paired(name, hostname, zone)
+        return self._listen(ORIGIN_IP, 0, handlers[name])
+
+    def _start_paired(self, name: str, hostname: str, zone: Zone) -> int:
+        """The origin on 127.0.0.1:P and, on the same port P, the blockpage server (or a reserved, silent port)
+        at the address the censored source is told."""
+        other_ip = self.blockpage_ip if name == "dns-blockpage" else FORGED_IP
+        for _ in range(50):
+            listener = LabListener(ORIGIN_IP, 0, sites.page_site(name), self.censored_source)
+            port = listener.bind()
+            try:
+                if name == "dns-blockpage":
+                    self._listen(other_ip, port, sites.blockpage_site())
+                else:
+                    self._reserved.append(_reserve(other_ip, port))
+            except OSError:
+                asyncio.get_running_loop().create_task(listener.close())
+                continue
+            listener.start()
+            self._listeners.append(listener)
+            zone.censored[hostname] = other_ip
+            return port
+        raise LabError(f"no port free on both {ORIGIN_IP} and {other_ip}")
+
+    async def _close_servers(self) -> None:
+        if self._helper is not None:
+            await self._helper.close()
+        for listener in self._listeners:
+            await listener.close()
+        self._listeners.clear()
+        if self._dns is not None:
+            await self._dns.close()

@@ -1,0 +1,177 @@
+"""What each lab server does with a connection: honest pages, and the interference a censor applies to the
+censored source only (resets, a MITM certificate, an injected blockpage)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+from dataclasses import dataclass
+
+from censorwatch.lab.origin import (
+    Conn,
+    Handler,
+    linger_zero,
+    open_streams,
+    peek_client_hello,
+    read_head,
+    reset,
+    server_name,
+)
+
+# A body fingerprint OONI's fastpath knows for Russia (ooni/backend fingerprints_http.json, "ooni.ru_0",
+# scope nat, expected_countries RU): a probe with --probe-cc RU that sees it is `confirmed`.
+RU_BLOCKPAGE_FINGERPRINT = "Доступ к сайту ограничен в соответствии с Федеральными законами"
+BLOCKPAGE_TITLE = "Доступ ограничен"
+ENDLESS_CHUNK = b"censorwatch lab: this body never ends. " * 1600  # ~64 KiB
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    title: str
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+def honest_page(name: str) -> Page:
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the {name} lab site: ordinary content that every network sees the same.</p>\n"
+        for i in range(40)
+    )
+    title = f"Censorwatch lab site {name}"
+    body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>\n{paragraphs}</body></html>"
+    return Page(200, title, body.encode())
+
+
+def dynamic_page(name: str) -> Page:
+    """Same title each load, random tokens and a slightly different length (an ad slot, a CSRF token...)."""
+    count = 40 + secrets.randbelow(8)
+    tokens = "".join(f"<span data-token='{secrets.token_hex(8)}'>item {i}</span>\n" for i in range(count))
+    title = f"Censorwatch lab dynamic site {name}"
+    body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>\n{tokens}</body></html>"
+    return Page(200, title, body.encode())
+
+
+def blockpage() -> Page:
+    body = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{BLOCKPAGE_TITLE}</title></head><body><h1>{BLOCKPAGE_TITLE}</h1>"
+        f"<p>{RU_BLOCKPAGE_FINGERPRINT}.</p></body></html>"
+    )
+    return Page(200, BLOCKPAGE_TITLE, body.encode())
+
+
+async def send_page(writer: asyncio.StreamWriter, page: Page) -> None:
+    head = (
+        f"HTTP/1.1 {page.status} {'OK' if page.status == 200 else 'Status'}\r\n"
+        f"Content-Type: {page.content_type}\r\nContent-Length: {len(page.body)}\r\n"
+        "Server: censorwatch-lab\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode("latin-1") + page.body)
+    await writer.drain()
+
+
+async def _serve(conn: Conn, context: ssl.SSLContext | None, page: Page) -> None:
+    reader, writer = await open_streams(conn, context)
+    if await read_head(reader) is None:
+        return
+    await send_page(writer, page)
+
+
+def page_site(name: str, context: ssl.SSLContext | None = None, dynamic: bool = False) -> Handler:
+    """An honest site (http, or https when a server context is given)."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, context, dynamic_page(name) if dynamic else honest_page(name))
+
+    return handle
+
+
+def blockpage_site() -> Handler:
+    """The censor's blockpage server (where a DNS-based censor points blocked names)."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, None, blockpage())
+
+    return handle
+
+
+def reset_on_connect(name: str) -> Handler:
+    """Accept, then RST at once for the censored source, before any TLS or HTTP byte."""
+
+    async def handle(conn: Conn) -> None:
+        if conn.censored:
+            reset(conn.sock)
+            return
+        await _serve(conn, None, honest_page(name))
+
+    return handle
+
+
+def sni_reset(name: str, context: ssl.SSLContext, blocked: frozenset[str]) -> Handler:
+    """Peek at the ClientHello; a blocked SNI from the censored source gets a RST instead of a ServerHello."""
+
+    async def handle(conn: Conn) -> None:
+        hello = await peek_client_hello(conn.sock)
+        if conn.censored and server_name(hello) in blocked:
+            reset(conn.sock)
+            return
+        await _serve(conn, context, honest_page(name))
+
+    return handle
+
+
+def mitm(name: str, honest: ssl.SSLContext, forged: ssl.SSLContext) -> Handler:
+    """The censored source gets a certificate from a CA it does not trust (an interception proxy)."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, forged if conn.censored else honest, honest_page(name))
+
+    return handle
+
+
+def inject_blockpage(name: str) -> Handler:
+    """Plain-http injection: the censored source gets the blockpage instead of the site."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, None, blockpage() if conn.censored else honest_page(name))
+
+    return handle
+
+
+def host_reset(name: str, blocked: frozenset[str]) -> Handler:
+    """Reads the request; a blocked Host header from the censored source gets a RST instead of a response."""
+
+    async def handle(conn: Conn) -> None:
+        reader, writer = await open_streams(conn, None)
+        head = await read_head(reader)
+        if head is None:
+            return
+        host = head.get("host", "").rsplit(":", 1)[0].lower()
+        if conn.censored and host in blocked:
+            linger_zero(writer.get_extra_info("socket"))
+            writer.transport.abort()
+            return
+        await send_page(writer, honest_page(name))
+
+    return handle
+
+
+def endless(name: str) -> Handler:
+    """A body that never ends (no Content-Length, never closed by the server): the client must cap it."""
+
+    async def handle(conn: Conn) -> None:
+        reader, writer = await open_streams(conn, None)
+        if await read_head(reader) is None:
+            return
+        title = f"Censorwatch lab site {name}"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nServer: censorwatch-lab\r\n"
+            b"Connection: close\r\n\r\n" + f"<html><head><title>{title}</title></head><body>".encode()
+        )
+        while True:
+            writer.write(ENDLESS_CHUNK)
+            await writer.drain()
+
+    return handle
