@@ -1,1 +1,100 @@
-"""Registers its command on censorwatch.cli.apps (being written)."""
+"""`censorwatch lab`: start the censor emulator on loopback and print how to probe through it."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from censorwatch.cli.apps import app
+from censorwatch.cli.common import fail, stderr, stdout
+from censorwatch.lab import Lab, LabError
+
+
+@contextmanager
+def _stop_on_signal() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set the event instead of raising, from the very start (the lab must always reach stop()
+    so that its iptables rules are removed)."""
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _table(lab: Lab) -> Table:
+    table = Table(title=f"censorwatch lab cases (censored source {lab.censored_source})")
+    for column in ("case", "url", "expected verdict", "expected blocking", "runs"):
+        table.add_column(column)
+    for case in lab.cases:
+        runnable = lab.iptables_active or not case.needs_root
+        table.add_row(
+            case.name,
+            case.url,
+            case.expected_verdict,
+            case.expected_blocking or "-",
+            "yes" if runnable else "no (needs root + iptables)",
+        )
+    return table
+
+
+@app.command("lab")
+def lab(
+    workdir: Annotated[
+        Path | None, typer.Option("--workdir", help="Where the CA and the test list go (default: a temp dir).")
+    ] = None,
+    censored_source: Annotated[
+        str, typer.Option("--censored-source", help="Loopback address whose traffic the lab censors.")
+    ] = "127.0.0.2",
+    no_iptables: Annotated[
+        bool, typer.Option("--no-iptables", help="Skip the cases that need iptables (TCP drop and reject).")
+    ] = False,
+) -> None:
+    """Run the censor emulator on loopback until Ctrl-C: DNS, TCP, TLS and HTTP interference by source address."""
+    directory = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="censorwatch-lab-"))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        the_lab = Lab(directory, censored_source=censored_source, use_iptables=False if no_iptables else None)
+    except (OSError, ValueError) as error:
+        fail(str(error))
+    with _stop_on_signal() as stop:
+        _run(the_lab, directory, stop)
+    stderr.print("lab stopped; iptables rules removed" if the_lab.used_iptables else "lab stopped", highlight=False)
+
+
+def _run(the_lab: Lab, directory: Path, stop: threading.Event) -> None:
+    try:
+        the_lab.start()
+    except (OSError, LabError) as error:
+        fail(f"the lab could not start: {error}")
+    try:
+        test_list = directory / "lab-test-list.csv"
+        the_lab.write_test_list(test_list)
+        # Full URLs even when stdout is not a terminal (rich would otherwise shrink the table to 80 columns).
+        wide = stdout if stdout.is_terminal else Console(width=200)
+        wide.print(_table(the_lab))
+        stdout.print(
+            f"resolver      {the_lab.resolver}\ntest helper   {the_lab.test_helper_url}\n"
+            f"CA file       {the_lab.ca_file}\ntest list     {test_list}\n"
+            f"iptables      {'on' if the_lab.iptables_active else 'off'}",
+            highlight=False,
+        )
+        command = the_lab.probe_command(test_list, directory / "lab-measurements.jsonl")
+        stdout.print("\nProbe through the lab with:", highlight=False)
+        print(shlex.join(command), flush=True)
+        stderr.print("\nlab running; Ctrl-C to stop", highlight=False)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        the_lab.stop()

@@ -49,6 +49,7 @@ class Lab:
         self.censored_source = censored_source
         self.use_iptables = use_iptables
         self.iptables_active = False
+        self.used_iptables = False  # stays True after stop() when rules were installed (and then removed)
         self.blockpage_ip = next(ip for ip in BLOCKPAGE_IPS if ip != censored_source)
         self.resolver = ""
         self.test_helper_url = ""
@@ -82,7 +83,7 @@ class Lab:
             if want_iptables:
                 self._firewall = LabFirewall(self.censored_source)
                 self._firewall.install(drop, reject, ORIGIN_IP)
-                self.iptables_active = True
+                self.iptables_active = self.used_iptables = True
         except (OSError, IptablesError, LabError):
             self.stop()
             raise
@@ -131,13 +132,34 @@ class Lab:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["url", "category_code", "category_description", "date_added", "source", "notes"])
             for case in self.runnable_cases:
-                writer.writerow([case.url, "CTRL", "Control content", date.today().isoformat(), "censorwatch-lab",
-                                 f"lab case {case.name}"])
+                writer.writerow(
+                    [
+                        case.url,
+                        "CTRL",
+                        "Control content",
+                        date.today().isoformat(),
+                        "censorwatch-lab",
+                        f"lab case {case.name}",
+                    ]
+                )
 
     def probe_command(self, test_list: Path, output: Path | None = None) -> list[str]:
-        command = ["censorwatch", "probe", "--list", str(test_list), "--resolver", self.resolver,
-                   "--test-helper", self.test_helper_url, "--ca-file", str(self.ca_file),
-                   "--source-address", self.censored_source, "--probe-cc", "RU"]
+        command = [
+            "censorwatch",
+            "probe",
+            "--list",
+            str(test_list),
+            "--resolver",
+            self.resolver,
+            "--test-helper",
+            self.test_helper_url,
+            "--ca-file",
+            str(self.ca_file),
+            "--source-address",
+            self.censored_source,
+            "--probe-cc",
+            "RU",
+        ]
         if output is not None:
             command += ["--output", str(output)]
         return command
@@ -160,8 +182,14 @@ class Lab:
             elif spec.name == "tcp-reject":
                 reject_ports.append(case_port)
             self.cases.append(
-                LabCase(spec.name, f"{spec.scheme}://{hostname}:{case_port}/", spec.expected_verdict,
-                        spec.expected_blocking, spec.needs_root, spec.description)
+                LabCase(
+                    spec.name,
+                    f"{spec.scheme}://{hostname}:{case_port}/",
+                    spec.expected_verdict,
+                    spec.expected_blocking,
+                    spec.needs_root,
+                    spec.description,
+                )
             )
         helper_config = HelperConfig(
             resolver=(host, port), ca_file=pki.ca_file, connect_timeout=3.0, tls_timeout=3.0, http_timeout=10.0

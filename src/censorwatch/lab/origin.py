@@ -60,9 +60,7 @@ async def peek_client_hello(sock: socket.socket, timeout: float = 5.0) -> bytes:
     return data
 
 
-async def open_streams(
-    conn: Conn, context: ssl.SSLContext | None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_streams(conn: Conn, context: ssl.SSLContext | None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=HEAD_LIMIT)
     protocol = asyncio.StreamReaderProtocol(reader)

@@ -51,8 +51,10 @@ def _parse(data: bytes) -> str | None:
             while item + 3 <= pos + 2 + list_len:
                 name_type = body[item]
                 (name_len,) = struct.unpack("!H", body[item + 1 : item + 3])
+                name = body[item + 3 : item + 3 + name_len]
                 if name_type == 0:
-                    return body[item + 3 : item + 3 + name_len].decode("ascii").lower()
+                    # A truncated record must not yield a truncated (and so different) name.
+                    return name.decode("ascii").lower() if len(name) == name_len and name_len else None
                 item += 3 + name_len
             return None
         pos += ext_len

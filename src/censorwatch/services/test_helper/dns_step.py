@@ -53,9 +53,7 @@ async def _query(resolver: dns.asyncresolver.Resolver, host: str, rdtype: str) -
 async def lookup(resolver: dns.asyncresolver.Resolver, host: str) -> DnsResult:
     if is_ip(host):
         return DnsResult(None, [host])
-    results = await asyncio.gather(
-        _query(resolver, host, "A"), _query(resolver, host, "AAAA"), return_exceptions=True
-    )
+    results = await asyncio.gather(_query(resolver, host, "A"), _query(resolver, host, "AAAA"), return_exceptions=True)
     addrs: list[str] = []
     errors: list[BaseException] = []
     for result in results:

@@ -97,9 +97,7 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> obj
         conn.receive_data(data)  # b"" tells h11 the peer closed
 
 
-async def _one_request(
-    url: str, resolve: Resolve, settings: FetchSettings
-) -> tuple[h11.Response, int, bytes]:
+async def _one_request(url: str, resolve: Resolve, settings: FetchSettings) -> tuple[h11.Response, int, bytes]:
     """Returns the response, the body length counted (capped) and the title window."""
     parts = urlsplit(url)
     tls = parts.scheme == "https"

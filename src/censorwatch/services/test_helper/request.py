@@ -86,7 +86,7 @@ def parse_request(body: bytes, max_endpoints: int) -> ControlRequest:
     if raw_endpoints is None:
         raw_endpoints = []
     if not isinstance(raw_endpoints, list) or not all(isinstance(e, str) for e in raw_endpoints):
-        raise BadRequest("tcp_connect must be a list of \"ip:port\" strings")
+        raise BadRequest('tcp_connect must be a list of "ip:port" strings')
     if len(raw_endpoints) > max_endpoints:
         raise BadRequest(f"tcp_connect has {len(raw_endpoints)} entries; at most {max_endpoints} are accepted")
     endpoints = tuple(dict.fromkeys(endpoint_text(*_split_endpoint(e)) for e in raw_endpoints))
