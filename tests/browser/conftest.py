@@ -47,6 +47,17 @@ class Site:
     url: str
     db: Path
     hostile_uid: str
+    uids: dict[str, str]  # name -> a measurement uid the tests open
+
+
+# Looked up before the server opens the store (one process cannot open a DuckDB file twice
+# with different settings).
+LOOKUPS = {
+    "blockpage": "SELECT measurement_uid FROM measurements WHERE source = 'demo' AND input LIKE '%bbc%' "
+                 "AND probe_cc = 'IR' AND raw LIKE '%Access denied%' ORDER BY measurement_start_time DESC LIMIT 1",
+    "real_ir": "SELECT measurement_uid FROM measurements WHERE source = 'ooni' AND probe_cc = 'IR' "
+               "AND test_name = 'web_connectivity' LIMIT 1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +70,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             store.add(demo.real(SHARED_DATA / "ooni" / "measurements"))
         store.add([hostile])
         refresh_aggregates(store.con)
+        uids = {}
+        for name, sql in LOOKUPS.items():
+            row = store.con.execute(sql).fetchone()
+            if row:
+                uids[name] = row[0]
     with BackgroundServer(db) as server:
-        yield Site(server.url, db, hostile.meta.measurement_uid)
+        yield Site(server.url, db, hostile.meta.measurement_uid, uids)
 
 
 @pytest.fixture(scope="session")

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import duckdb
 import pytest
 
 from tests.browser.conftest import Site, Watched
 
 pytestmark = pytest.mark.browser
-
-
-def _one(site: Site, sql: str) -> str:
-    with duckdb.connect(str(site.db), read_only=True) as con:
-        row = con.execute(sql).fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 def test_home_map_and_latest(page: Watched, site: Site) -> None:
@@ -67,9 +59,7 @@ def test_target_page_timeline_and_navigation(page: Watched, site: Site) -> None:
 
 
 def test_measurement_page_probe_next_to_control(page: Watched, site: Site) -> None:
-    uid = _one(site, "SELECT measurement_uid FROM measurements WHERE source = 'demo' AND input LIKE '%bbc%' "
-                     "AND probe_cc = 'IR' AND raw LIKE '%Access denied%' ORDER BY measurement_start_time DESC LIMIT 1")
-    page.goto(f"/measurement/{uid}")
+    page.goto(f"/measurement/{site.uids['blockpage']}")
     assert page.page.locator("#dns tbody tr").count() >= 1
     assert page.page.locator("#tcp tbody tr").count() >= 1
     assert "Access denied" in page.page.locator("#probe-title").inner_text()
@@ -79,9 +69,7 @@ def test_measurement_page_probe_next_to_control(page: Watched, site: Site) -> No
 
 
 def test_real_ooni_measurement_page(page: Watched, site: Site, shared_data: object) -> None:
-    uid = _one(site, "SELECT measurement_uid FROM measurements WHERE source = 'ooni' AND probe_cc = 'IR' "
-                     "AND test_name = 'web_connectivity' LIMIT 1")
-    page.goto(f"/measurement/{uid}")
+    page.goto(f"/measurement/{site.uids['real_ir']}")
     assert page.page.locator("#dns tbody tr").count() >= 1
     page.shot("measurement-real-ooni")
 

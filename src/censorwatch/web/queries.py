@@ -12,7 +12,8 @@ import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
-from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh
+from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql
+from censorwatch.web.memo import memoized
 
 NOT_ANALYSED = "not analysed"
 MAX_LIMIT = 500
@@ -221,26 +222,17 @@ class Source:
 
 
 RAW_SOURCE = Source("measurements", "count(*)", "CAST(measurement_start_time AS DATE)", False)
+# Verdict and blocking type are count columns of the aggregate tables, not grouping columns.
+_NOT_AGGREGATED = {"input", "verdict", "blocking"}
 
 
 def pick_source(cur: duckdb.DuckDBPyConnection, needed: set[str], f: Filters) -> Source:
     """The smallest fresh aggregate table with every column needed, else the measurements."""
-    if f.whole_days() and "input" not in needed and aggregates_fresh(cur):
+    if f.whole_days() and not needed & _NOT_AGGREGATED and aggregates_fresh(cur):
         for table in AGGREGATE_TABLES:
-            if needed <= {"day", *table.columns}:
-                return Source(table.name, "sum(n)", "day", True)
+            if needed <= ({"day", *table.columns} if table.daily else set(table.columns)):
+                return Source(table.name, "sum(total)", "day", True)
     return RAW_SOURCE
-
-
-def _counts_sql(count: str) -> str:
-    verdicts = ", ".join(
-        f"coalesce({count} FILTER (WHERE verdict = '{v}'), 0) AS {v}" for v in VERDICTS
-    )
-    blocking = ", ".join(
-        f"coalesce({count} FILTER (WHERE blocking = '{b}'), 0) AS \"blocking_{b}\"" for b in BLOCKING_TYPES
-    )
-    unknown = f"coalesce({count} FILTER (WHERE verdict IS NULL), 0) AS not_analysed"
-    return f"{count} AS total, {verdicts}, {unknown}, {blocking}"
 
 
 def _shape(record: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -248,7 +240,7 @@ def _shape(record: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     out["total"] = int(record["total"])
     out["verdicts"] = {v: int(record[v]) for v in VERDICTS}
     out["verdicts"][NOT_ANALYSED] = int(record["not_analysed"])
-    out["by_blocking"] = {b: int(record[f"blocking_{b}"]) for b in BLOCKING_TYPES}
+    out["by_blocking"] = {b: int(record[f"blocking_{b.replace('-', '_')}"]) for b in BLOCKING_TYPES}
     out["blocked"] = out["verdicts"]["anomaly"] + out["verdicts"]["confirmed"]
     return out
 
@@ -288,9 +280,10 @@ def aggregate(
     }.get(order)
     if ordering is None:
         raise BadQuery(f"unknown order {order!r}")
+    # Ordered outside: in an aggregate table the count aliases are also column names.
     sql = (
-        f"SELECT {', '.join([*select, _counts_sql(source.count)])}{extra} FROM {source.table}{where} "
-        f"GROUP BY {group} ORDER BY {ordering}"
+        f"SELECT * FROM (SELECT {', '.join([*select, count_sql(source.aggregated)])}{extra} "
+        f"FROM {source.table}{where} GROUP BY {group}) ORDER BY {ordering}"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -319,13 +312,19 @@ class SearchPage:
     filters: Filters = field(default_factory=Filters)
 
 
-# When the newest rows are wanted, look at the most recent week first and widen only when it
-# holds too few: DuckDB then reads the few row groups whose zone maps overlap the window instead
-# of sorting every row (measured in bench/bench_web.py).
+# Newest rows first without sorting every row: the aggregate tables say how many matching
+# measurements each day holds, so the day from which the page's rows start is known before the
+# measurements are read, and DuckDB's zone maps skip the row groups before it (the store is
+# roughly in time order, as measurements arrive). Without usable aggregates, look at the last
+# week first and widen only when it holds too few (measured in bench/bench_web.py).
 _WINDOWS = (timedelta(days=7), timedelta(days=60), timedelta(days=400))
 
 
 def newest_time(cur: duckdb.DuckDBPyConnection) -> datetime | None:
+    return memoized("newest_time", lambda: _newest(cur))
+
+
+def _newest(cur: duckdb.DuckDBPyConnection) -> datetime | None:
     if aggregates_fresh(cur):
         row = cur.execute(f"SELECT max_time FROM {META_TABLE}").fetchone()
     else:
@@ -334,45 +333,85 @@ def newest_time(cur: duckdb.DuckDBPyConnection) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def _count_expression(f: Filters) -> str | None:
+    """The aggregate-table sum counting the measurements of f's verdict or blocking filter."""
+    if f.verdict and f.blocking:
+        return None
+    if f.verdict:
+        return " + ".join(f"sum({'not_analysed' if v == NOT_ANALYSED else v})" for v in f.verdict)
+    if f.blocking:
+        return " + ".join(f"sum(blocking_{b.replace('-', '_')})" for b in f.blocking)
+    return "sum(total)"
+
+
+def daily_counts(cur: duckdb.DuckDBPyConnection, f: Filters) -> list[tuple[date | None, int]] | None:
+    """Matching measurements per day, newest day first, from the aggregates; None when they
+    cannot say (stale, or a filter they do not hold)."""
+    expression = _count_expression(f)
+    if expression is None:
+        return None
+    dims = replace(f, verdict=(), blocking=())
+    source = pick_source(cur, dims.columns() | {"day"}, dims)
+    if not source.aggregated:
+        return None
+    where, params = _where(dims, "day")
+    sql = f"SELECT day, {expression} AS n FROM {source.table}{where} GROUP BY day ORDER BY day DESC NULLS LAST"
+    return [(day, int(n)) for day, n in cur.execute(sql, params).fetchall()]
+
+
+def _start_from_counts(days: list[tuple[date | None, int]], wanted: int) -> datetime | None:
+    seen = 0
+    for day, n in days:
+        seen += n
+        if seen >= wanted and day is not None:
+            return datetime.combine(day, time(0))
+    return None
+
+
 def search(
     cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 50, offset: int = 0, with_total: bool = False
 ) -> SearchPage:
-    """Newest first. `total` is counted when asked, or when the aggregates can count it cheaply."""
+    """Newest first. `total` is given when the aggregates know it, or counted when asked."""
     if not 1 <= limit <= MAX_LIMIT:
         raise BadQuery(f"limit is between 1 and {MAX_LIMIT}")
     if offset < 0:
         raise BadQuery("offset cannot be negative")
     where, params = _where(f, None)
-    wanted = offset + limit + 1
     columns = ", ".join(SEARCH_COLUMNS)
     order = " ORDER BY measurement_start_time DESC NULLS LAST, measurement_uid LIMIT ? OFFSET ?"
+    and_ = f"{where} AND" if where else " WHERE"
     rows: list[dict[str, Any]] | None = None
-    newest = newest_time(cur) if f.since is None else None
-    if newest is not None:
+    total: int | None = None
+    days = daily_counts(cur, f) if f.whole_days() else None
+    if days is not None:
+        total = sum(n for _, n in days)
+        start = _start_from_counts(days, offset + limit + 1)
+        if start is not None:
+            sql = f"SELECT {columns} FROM measurements{and_} measurement_start_time >= ?{order}"
+            rows = _records(cur.execute(sql, [*params, start, limit + 1, offset]))
+    elif f.since is None and (newest := newest_time(cur)) is not None:
         for window in _WINDOWS:
-            start = newest - window
-            extra = f"{where} AND" if where else " WHERE"
-            sql = f"SELECT {columns} FROM measurements{extra} measurement_start_time >= ?{order}"
-            found = _records(cur.execute(sql, [*params, start, limit + 1, offset]))
+            sql = f"SELECT {columns} FROM measurements{and_} measurement_start_time >= ?{order}"
+            found = _records(cur.execute(sql, [*params, newest - window, limit + 1, offset]))
             if len(found) == limit + 1:
                 rows = found
                 break
     if rows is None:
         rows = _records(cur.execute(f"SELECT {columns} FROM measurements{where}{order}", [*params, limit + 1, offset]))
-    del wanted
     has_more = len(rows) > limit
     shaped = [{key: _json_value(value) for key, value in row.items()} for row in rows[:limit]]
-    total = count(cur, f, exact=with_total)
+    if total is None and with_total:
+        total = count(cur, f)
     return SearchPage(shaped, limit, offset, has_more, total, f)
 
 
-def count(cur: duckdb.DuckDBPyConnection, f: Filters, exact: bool = True) -> int | None:
-    """How many measurements match; None when not exact and only a full scan could tell."""
-    source = pick_source(cur, f.columns(), f)
-    if not source.aggregated and not exact:
-        return None
-    where, params = _where(f, source.day if source.aggregated else None)
-    row = cur.execute(f"SELECT coalesce({source.count}, 0) FROM {source.table}{where}", params).fetchone()
+def count(cur: duckdb.DuckDBPyConnection, f: Filters) -> int:
+    """How many measurements match (from the aggregates when they can tell)."""
+    days = daily_counts(cur, f) if f.whole_days() else None
+    if days is not None:
+        return sum(n for _, n in days)
+    where, params = _where(f, None)
+    row = cur.execute(f"SELECT count(*) FROM measurements{where}", params).fetchone()
     return int(row[0]) if row else 0
 
 

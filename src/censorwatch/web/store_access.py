@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from censorwatch.web.memo import using
+
 MISSING = "missing"
 BUSY = "busy"
 EMPTY = "empty"
@@ -48,6 +50,7 @@ class StoreAccess:
         self.idle_close = idle_close
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._memo: dict[str, object] = {}
         self._users = 0
         self._last_release = time.monotonic()
         self._stopped = threading.Event()
@@ -57,7 +60,7 @@ class StoreAccess:
         if not self.path.exists():
             raise StoreUnavailable(MISSING, f"There is no store at {self.path} yet.")
         try:
-            return duckdb.connect(str(self.path), read_only=True)
+            return duckdb.connect(str(self.path), read_only=True, config={"threads": 1})
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise StoreUnavailable(
@@ -71,11 +74,14 @@ class StoreAccess:
         with self._lock:
             if self._con is None:
                 self._con = self._open()
+                self._memo = {}
                 self._start_reaper()
             self._users += 1
             cursor = self._con.cursor()
+            memo = self._memo
         try:
-            yield cursor
+            with using(memo):
+                yield cursor
         finally:
             cursor.close()
             with self._lock:

@@ -24,15 +24,18 @@ def build(cur: duckdb.DuckDBPyConnection, cc: str, since: str | None, until: str
     if not by_day:
         raise NotFound(f"No measurements from {worldmap.country_name(f.probe_cc)} ({f.probe_cc}) in this period.")
     blocked = replace(f, verdict=("anomaly", "confirmed"))
+    totals = aggregate(cur, [], f)[0]
+    methods = sorted(({"blocking": kind, "total": n} for kind, n in totals["by_blocking"].items() if n),
+                     key=lambda row: -int(row["total"]))
     return {
         "probe_cc": f.probe_cc,
         "name": worldmap.country_name(f.probe_cc),
         "filters": f.as_params(),
-        "totals": aggregate(cur, [], f)[0],
+        "totals": totals,
         "by_day": by_day,
         "targets": aggregate(cur, ["target"], f, order="blocked", limit=25),
         "networks": aggregate(cur, ["network"], f, order="total", limit=25),
-        "methods": [row for row in aggregate(cur, ["blocking"], blocked, order="total") if row["blocking"]],
+        "methods": methods,
         "tests": aggregate(cur, ["test"], f, order="total"),
         "latest_blocked": search(cur, blocked, limit=15).rows,
     }
