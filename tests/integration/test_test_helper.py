@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -205,3 +207,34 @@ def test_cli_rejects_bad_listen(tmp_path: Path) -> None:
     assert "HOST:PORT" in result.output
     result = CliRunner().invoke(app, ["test-helper", "--listen", "127.0.0.1:0", "--ca-file", str(tmp_path / "no")])
     assert result.exit_code == 2
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never answers (a hung or hostile site)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def test_hung_site_times_out_per_step(lab: Lab, silent_server: int) -> None:
+    with helper(lab, http_timeout=0.5, tls_timeout=0.5) as quick:
+        started = time.monotonic()
+        http = control(quick, f"http://127.0.0.1:{silent_server}/")
+        https = control(quick, f"https://127.0.0.1:{silent_server}/")
+    assert time.monotonic() - started < 5
+    assert http["http_request"]["failure"] == "generic_timeout_error"
+    assert http["tcp_connect"][f"127.0.0.1:{silent_server}"]["status"] is True
+    assert https["tls_handshake"][f"127.0.0.1:{silent_server}"]["failure"] == "generic_timeout_error"
+
+
+def test_slow_client_is_dropped(lab: Lab) -> None:
+    with helper(lab, client_timeout=0.3) as strict:
+        host, port = strict.server.address
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            started = time.monotonic()
+            assert sock.recv(100) == b""  # closed by the helper, no reply
+            assert time.monotonic() - started < 3

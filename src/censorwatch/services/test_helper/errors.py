@@ -44,6 +44,8 @@ def failure_of(error: BaseException) -> str:
         return _ERRNO_FAILURES[error.errno]
     if isinstance(error, ConnectionResetError):
         return failures.CONNECTION_RESET
+    if isinstance(error, ConnectionAbortedError):
+        return failures.CONNECTION_ABORTED
     return failures.unknown(type(error).__name__)
 
 

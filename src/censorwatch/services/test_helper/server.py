@@ -20,7 +20,6 @@ from censorwatch.services.test_helper.config import HelperConfig
 from censorwatch.services.test_helper.measure import measure
 from censorwatch.services.test_helper.request import BadRequest, parse_request
 
-IDLE_TIMEOUT = 30.0  # seconds a client may take to send a request
 MAX_HEAD = 16 * 1024
 
 
@@ -88,7 +87,7 @@ class TestHelperServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         while True:
-            async with asyncio.timeout(IDLE_TIMEOUT):
+            async with asyncio.timeout(self.config.client_timeout):
                 request, body_or_reply = await self._read_request(conn, reader)
             if request is None:
                 return

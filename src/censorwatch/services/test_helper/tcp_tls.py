@@ -47,9 +47,10 @@ async def probe_endpoint(
         await _close(writer)
         return EndpointResult(None, None, False)
     try:
+        # Our own deadline fires first: asyncio's handshake timeout would surface as ConnectionAbortedError.
         await asyncio.wait_for(
-            writer.start_tls(context, server_hostname=server_name, ssl_handshake_timeout=tls_timeout),
-            tls_timeout + 1.0,
+            writer.start_tls(context, server_hostname=server_name, ssl_handshake_timeout=tls_timeout + 5.0),
+            tls_timeout,
         )
     except (OSError, TimeoutError, ssl.SSLError, EOFError) as error:
         writer.transport.abort()
