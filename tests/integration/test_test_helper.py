@@ -238,3 +238,11 @@ def test_slow_client_is_dropped(lab: Lab) -> None:
             started = time.monotonic()
             assert sock.recv(100) == b""  # closed by the helper, no reply
             assert time.monotonic() - started < 3
+
+
+def test_loopback_only_helper_never_dials_out(lab: Lab) -> None:
+    with helper(lab, loopback_only=True) as lab_helper:
+        data = control(lab_helper, "http://192.0.2.1:80/", ["192.0.2.1:80", "198.51.100.7:443"])
+    assert data["http_request"]["failure"].startswith("unknown_failure: address outside loopback")
+    assert all(not result["status"] for result in data["tcp_connect"].values())
+    assert set(data["tcp_connect"]) == {"192.0.2.1:80", "198.51.100.7:443"}

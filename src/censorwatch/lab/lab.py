@@ -192,7 +192,12 @@ class Lab:
                 )
             )
         helper_config = HelperConfig(
-            resolver=(host, port), ca_file=pki.ca_file, connect_timeout=3.0, tls_timeout=3.0, http_timeout=10.0
+            resolver=(host, port),
+            ca_file=pki.ca_file,
+            connect_timeout=3.0,
+            tls_timeout=3.0,
+            http_timeout=10.0,
+            loopback_only=True,  # whatever a probe asks, the lab's traffic never leaves loopback
         )
         self._helper = TestHelperServer(helper_config)
         self.test_helper_url = await self._helper.start(ORIGIN_IP, 0)

@@ -34,6 +34,7 @@ class HelperConfig:
     max_endpoints: int = 64  # tcp_connect entries accepted in one request
     max_concurrent: int = 32  # control measurements in flight; the rest wait their turn
     max_connections: int = 256  # open client connections; beyond this new ones are closed at once
+    loopback_only: bool = False  # the lab's helper: never connect outside 127.0.0.0/8 and ::1
     client_timeout: float = 30.0  # a client must send its whole request within this (slow clients are dropped)
     user_agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
 

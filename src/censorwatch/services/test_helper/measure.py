@@ -30,6 +30,17 @@ def is_bogon(ip: str) -> bool:
     return not address.is_global
 
 
+NOT_LOOPBACK = failures.unknown("address outside loopback refused by this helper")
+
+
+def allowed(ip: str, config: HelperConfig) -> bool:
+    return not config.loopback_only or ipaddress.ip_address(ip).is_loopback
+
+
+async def _refused() -> EndpointResult:
+    return EndpointResult(NOT_LOOPBACK, None, False)
+
+
 def _split(endpoint: str) -> tuple[str, int]:
     host, _, port = endpoint.rpartition(":")
     return host.strip("[]"), int(port)
@@ -50,10 +61,17 @@ def ip_info(request: ControlRequest, th_addrs: list[str]) -> dict[str, dict[str,
 class _Resolver:
     """Resolves the GET's hosts (redirects included) with the helper's resolver; failures as OONI strings."""
 
-    def __init__(self, resolver: dns.asyncresolver.Resolver) -> None:
+    def __init__(self, resolver: dns.asyncresolver.Resolver, config: HelperConfig) -> None:
         self._resolver = resolver
+        self._config = config
 
     async def __call__(self, host: str) -> list[str]:
+        addrs = await self._resolve(host)
+        if not all(allowed(ip, self._config) for ip in addrs):
+            raise FetchError(NOT_LOOPBACK)
+        return addrs
+
+    async def _resolve(self, host: str) -> list[str]:
         if is_ip(host):
             return [host]
         try:
@@ -92,9 +110,14 @@ async def measure(
     server_name = request.host if request.scheme == "https" else None
     settings = FetchSettings(request.headers, context, config.connect_timeout, config.max_redirects, config.body_limit)
     endpoint_jobs = [
-        probe_endpoint(*_split(e), server_name, context, config.connect_timeout, config.tls_timeout) for e in endpoints
+        probe_endpoint(*_split(e), server_name, context, config.connect_timeout, config.tls_timeout)
+        if allowed(_split(e)[0], config)
+        else _refused()
+        for e in endpoints
     ]
-    http_task = asyncio.ensure_future(_timed_fetch(request.url, _Resolver(resolver), settings, config.http_timeout))
+    http_task = asyncio.ensure_future(
+        _timed_fetch(request.url, _Resolver(resolver, config), settings, config.http_timeout)
+    )
     endpoint_results: list[EndpointResult] = list(await asyncio.gather(*endpoint_jobs))
     http_result = await http_task
     response: dict[str, Any] = {
