@@ -35,7 +35,7 @@ COUNTS: dict[str, str] = {
 def count_sql(aggregated: bool) -> str:
     """The SELECT list of every count, from an aggregate table or from the measurements."""
     if aggregated:
-        return ", ".join(f"coalesce(sum({name}), 0) AS {name}" for name in COUNTS)
+        return ", ".join(f"CAST(coalesce(sum({name}), 0) AS BIGINT) AS {name}" for name in COUNTS)
     return ", ".join(f"count(*) FILTER (WHERE {condition}) AS {name}" for name, condition in COUNTS.items())
 
 

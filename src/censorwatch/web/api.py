@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import duckdb
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -86,8 +88,6 @@ def measurements(
 
 
 def queries_qs(params: dict[str, str], **more: Any) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({**params, **{key: str(value) for key, value in more.items()}})
 
 
@@ -122,7 +122,8 @@ def aggregates(
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         f = _filters(probe_cc, probe_asn, test_name, input, domain, since, until, verdict, blocking)
         axes = [axis, axis2] if axis2 else [axis]
-        return {"axes": axes, "filters": f.as_params(), "results": queries.aggregate(cur, axes, f, order, limit)}
+        results = orjson.Fragment(queries.aggregate_json(cur, axes, f, order, limit))
+        return {"axes": axes, "filters": f.as_params(), "results": results}
 
     return _run(request, work)
 
@@ -138,7 +139,7 @@ def target_timeline(
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         f = target_filters(target, make_filters(probe_cc=probe_cc, since=since, until=until))
         return {"target": target, "filters": f.as_params(),
-                "timeline": queries.aggregate(cur, ["day", "country"], f),
+                "timeline": orjson.Fragment(queries.aggregate_json(cur, ["day", "country"], f)),
                 "latest": queries.search(cur, f, limit=20).rows}
 
     return _run(request, work)

@@ -235,16 +235,6 @@ def pick_source(cur: duckdb.DuckDBPyConnection, needed: set[str], f: Filters) ->
     return RAW_SOURCE
 
 
-def _shape(record: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {key: _json_value(record[key]) for key in keys}
-    out["total"] = int(record["total"])
-    out["verdicts"] = {v: int(record[v]) for v in VERDICTS}
-    out["verdicts"][NOT_ANALYSED] = int(record["not_analysed"])
-    out["by_blocking"] = {b: int(record[f"blocking_{b.replace('-', '_')}"]) for b in BLOCKING_TYPES}
-    out["blocked"] = out["verdicts"]["anomaly"] + out["verdicts"]["confirmed"]
-    return out
-
-
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -262,6 +252,18 @@ def aggregate(
 ) -> list[dict[str, Any]]:
     """Counts by verdict and blocking type grouped by the given axes (names of AXES).
     order "key" sorts by the axes, "blocked" by anomalies + confirmed, "total" by count."""
+    rows: list[dict[str, Any]] = orjson.loads(aggregate_json(cur, axes, f, order, limit))
+    return rows
+
+
+def aggregate_json(
+    cur: duckdb.DuckDBPyConnection,
+    axes: Sequence[str],
+    f: Filters,
+    order: str = "key",
+    limit: int | None = None,
+) -> str:
+    """aggregate()'s rows as a JSON array, straight from DuckDB (the API passes it through)."""
     columns = []
     for axis in axes:
         if axis not in AXES:
@@ -280,21 +282,31 @@ def aggregate(
     }.get(order)
     if ordering is None:
         raise BadQuery(f"unknown order {order!r}")
-    # Ordered outside: in an aggregate table the count aliases are also column names.
-    sql = (
+    # Ordered outside: in an aggregate table the count aliases are also column names. DuckDB
+    # builds the JSON of the rows itself: shaping thousands of rows in Python cost more than the
+    # query (a year of a target's days and countries: 26 ms against 3 ms, bench/bench_web.py).
+    inner = (
         f"SELECT * FROM (SELECT {', '.join([*select, count_sql(source.aggregated)])}{extra} "
         f"FROM {source.table}{where} GROUP BY {group}) ORDER BY {ordering}"
     )
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    rows = _records(cur.execute(sql, params))
-    shaped = []
-    for record in rows:
-        item = _shape(record, keys)
-        if "network_name" in record:
-            item["network_name"] = record["network_name"]
-        shaped.append(item)
-    return shaped
+        inner += f" LIMIT {int(limit)}"
+    fields = [f"{key} := {key}" for key in keys]
+    fields += [
+        "total := total",
+        "verdicts := struct_pack(" + ", ".join(f"{v} := {v}" for v in VERDICTS) + ', "not analysed" := not_analysed)',
+        "by_blocking := struct_pack("
+        + ", ".join(f'"{b}" := blocking_{b.replace("-", "_")}' for b in BLOCKING_TYPES)
+        + ")",
+        "blocked := anomaly + confirmed",
+    ]
+    if extra:
+        fields.append("network_name := network_name")
+    row = cur.execute(f"SELECT to_json(list(struct_pack({', '.join(fields)}) ORDER BY {ordering})) FROM ({inner})",
+                      params).fetchone()
+    if row is None or row[0] is None:
+        return "[]"
+    return str(row[0])
 
 
 def _records(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
