@@ -96,6 +96,26 @@ def build(db: Path, rows: int) -> float:
     return time.perf_counter() - started
 
 
+def connection_cost(db: Path, uid: str, repeat: int = 30) -> None:
+    """Why the app keeps its read-only connection open between requests (store_access.py)."""
+    query = "SELECT raw FROM measurements WHERE measurement_uid = ?"
+    opened = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with duckdb.connect(str(db), read_only=True) as con:
+            con.execute(query, [uid]).fetchall()
+        opened.append(time.perf_counter() - started)
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute(query, [uid]).fetchall()
+        kept = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            con.cursor().execute(query, [uid]).fetchall()
+            kept.append(time.perf_counter() - started)
+    print(f"detail query with a fresh connection: p50 {percentile(opened, 0.5) * 1000:.1f} ms; "
+          f"on a kept connection's cursor: p50 {percentile(kept, 0.5) * 1000:.1f} ms")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -175,6 +195,7 @@ def main() -> int:
         UIDS.extend(row[0] for row in con.execute(
             "SELECT measurement_uid FROM measurements USING SAMPLE 200 ROWS").fetchall())
     print(f"store: {total[0] if total else 0:,} measurements")
+    connection_cost(db, UIDS[0])
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "censorwatch", "serve", "--db", str(db), "--listen", f"127.0.0.1:{port}",

@@ -21,7 +21,7 @@ from censorwatch.web.memo import memoized
 
 META_TABLE = "web_agg_meta"
 # Bumped whenever the tables change shape, so an older store gets them rebuilt.
-AGGREGATES_VERSION = 3
+AGGREGATES_VERSION = 4
 
 # Count column -> the measurements it counts (SQL condition on the measurements table).
 COUNTS: dict[str, str] = {
@@ -55,6 +55,7 @@ AGGREGATE_TABLES = (
     AggregateTable("web_agg_network_day", ("probe_cc", "probe_asn"), ("probe_cc", "day"), True),
     AggregateTable("web_agg_target", ("probe_cc", "domain", "test_name"), ("probe_cc", "domain"), False),
     AggregateTable("web_agg_target_day", ("probe_cc", "domain"), ("domain", "day"), True),
+    AggregateTable("web_agg_target_network", ("probe_cc", "probe_asn", "domain"), ("domain", "probe_cc"), False),
 )
 
 

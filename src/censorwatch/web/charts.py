@@ -113,7 +113,7 @@ class Heatmap:
 def heatmap(rows: Sequence[dict[str, Any]], row_key: str, width: int = 720) -> Heatmap | None:
     """One row per country (or network), one column per day: how much of that day's
     measurements looked blocked. rows: aggregate rows keyed by day and row_key."""
-    usable = [row for row in rows if row.get("day") and row.get(row_key)]
+    usable = _weekly([row for row in rows if row.get("day") and row.get(row_key)], row_key)
     if not usable:
         return None
     days = sorted({row["day"] for row in usable})
@@ -133,6 +133,23 @@ def heatmap(rows: Sequence[dict[str, Any]], row_key: str, width: int = 720) -> H
                           level, f"{row[row_key]} {row['day']}: {blocked} of {total} blocked"))
     return Heatmap(width, len(labels) * row_height, label_width, row_height,
                    [(label, index * row_height) for label, index in line.items()], cells, days[0], days[-1])
+
+
+def _weekly(rows: list[dict[str, Any]], row_key: str) -> list[dict[str, Any]]:
+    """Rows summed by week (keyed by its Monday) when they span more days than fit as columns."""
+    days = sorted({row["day"] for row in rows})
+    if not days or (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days < MAX_BARS:
+        return rows
+    weeks: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        day = date.fromisoformat(row["day"])
+        monday = (day - timedelta(days=day.weekday())).isoformat()
+        into = weeks.setdefault((monday, str(row[row_key])), {"day": monday, row_key: row[row_key], "total": 0,
+                                                              "blocked": 0, "verdicts": {"confirmed": 0}})
+        into["total"] += row["total"]
+        into["blocked"] += row["blocked"]
+        into["verdicts"]["confirmed"] += row["verdicts"].get("confirmed", 0)
+    return list(weeks.values())
 
 
 def cell_width(chart: Heatmap) -> float:
