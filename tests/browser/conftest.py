@@ -47,7 +47,7 @@ class Site:
     url: str
     db: Path
     hostile_uid: str
-    uids: dict[str, str]  # name -> a measurement uid the tests open
+    uids: dict[str, str]  # name -> what LOOKUPS found (mostly measurement uids the tests open)
 
 
 # Looked up before the server opens the store (one process cannot open a DuckDB file twice
@@ -55,6 +55,10 @@ class Site:
 LOOKUPS = {
     "blockpage": "SELECT measurement_uid FROM measurements WHERE source = 'demo' AND input LIKE '%bbc%' "
                  "AND probe_cc = 'IR' AND raw LIKE '%Access denied%' ORDER BY measurement_start_time DESC LIMIT 1",
+    # The filters the search test uses: the country and blocking type seen most often (what the
+    # analysis concludes is its business; the test needs more than one page of them).
+    "busiest_blocking": "SELECT probe_cc || ' ' || blocking FROM measurements WHERE blocking IS NOT NULL "
+                        "GROUP BY probe_cc, blocking HAVING count(*) > 60 ORDER BY count(*) DESC LIMIT 1",
     "real_ir": "SELECT measurement_uid FROM measurements WHERE source = 'ooni' AND probe_cc = 'IR' "
                "AND test_name = 'web_connectivity' LIMIT 1",
 }

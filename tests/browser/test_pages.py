@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
+from censorwatch.web.words import blocking_label
 from tests.browser.conftest import Site, Watched
 
 pytestmark = pytest.mark.browser
@@ -75,17 +76,19 @@ def test_real_ooni_measurement_page(page: Watched, site: Site, shared_data: obje
 
 
 def test_search_filters_and_paging(page: Watched, site: Site) -> None:
+    cc, blocking = site.uids["busiest_blocking"].split()
     page.goto("/search")
-    page.page.fill('input[name="probe_cc"]', "CN")
-    page.page.select_option('select[name="blocking"]', "dns")
+    page.page.fill('input[name="probe_cc"]', cc.lower())
+    page.page.select_option('select[name="blocking"]', blocking)
     page.page.click("#search-form button")
-    page.page.wait_for_url("**probe_cc=CN**")
+    page.page.wait_for_url(f"**probe_cc={cc.lower()}**")
     rows = page.page.locator("table.list tbody tr")
     assert rows.count() == 50
     cells = page.page.locator("table.list tbody tr td:nth-child(2)").all_inner_texts()
-    assert set(cells) == {"CN"}
-    assert "DNS tampering" in page.page.locator("table.list tbody").inner_text()
-    page.shot("search-CN-dns")
+    assert set(cells) == {cc}
+    assert set(page.page.locator("table.list tbody span.method").all_inner_texts()) == {blocking_label(blocking)}
+    assert "measurements match" in page.page.locator("#summary").inner_text()
+    page.shot("search-by-country-and-method")
     page.page.click("a[rel=next]")
     page.page.wait_for_url("**offset=50**")
     assert page.page.locator("table.list tbody tr").count() > 0

@@ -84,7 +84,8 @@ def web_measurement(url: str, cc: str, asn: str, network: str, when: datetime, s
     title = f"{host} — home"
     origin = ORIGIN_BODY.format(title=title, text="Latest news and stories. " * 40)
     probe_ip = {"dns_blockpage": "10.10.34.36", "dns_forged": "31.13.64.1"}.get(situation, real_ip)
-    tcp_ok = situation not in ("tcp_drop", "site_down")
+    # A forged answer points at an address that does not serve the site: connections time out.
+    tcp_ok = situation not in ("tcp_drop", "site_down", "dns_forged")
     control = {
         "dns": {"failure": None, "addrs": [real_ip]},
         "tcp_connect": {f"{probe_ip}:{port}": {"status": situation != "site_down",
@@ -98,9 +99,9 @@ def web_measurement(url: str, cc: str, asn: str, network: str, when: datetime, s
     if https and tcp_ok:
         tls = [{"address": f"{probe_ip}:{port}", "server_name": host, "tls_version": "TLSv1.3",
                 "failure": "connection_reset" if situation == "tls_reset" else None}]
-    if situation in ("tcp_drop", "site_down", "tls_reset"):
+    if situation in ("tcp_drop", "site_down", "tls_reset", "dns_forged"):
         failure = {"tcp_drop": "generic_timeout_error", "site_down": "connection_refused",
-                   "tls_reset": "connection_reset"}[situation]
+                   "tls_reset": "connection_reset", "dns_forged": "generic_timeout_error"}[situation]
         requests = [{"request": {"url": url, "method": "GET", "headers": {}}, "failure": failure,
                      "response": {"code": 0, "body": None, "headers": {}}}]
     else:
