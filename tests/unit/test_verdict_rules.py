@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit.wc_builder import PAGE, measurement
 
 from censorwatch.analysis import analyse
 from censorwatch.analysis.web_connectivity_keys import ooni_keys
+from tests.unit.wc_builder import PAGE, measurement
 
 BLOCKPAGE_RU = (
     "<html><title>Доступ ограничен</title>"

@@ -9,6 +9,12 @@ PAGE = "<html><head><title>Example Domain News</title></head><body>" + "x" * 200
 CONTROL_PAGE = (200, len(PAGE), "Example Domain News", {"X-Site": "1"})
 
 
+
+def _helper_dns_failure(failure: str | None) -> str | None:
+    # oohelperd reports NXDOMAIN under its legacy name.
+    return "dns_name_error" if failure == "dns_nxdomain_error" else failure
+
+
 def measurement(
     *,
     answers: list[str] | None = None,
@@ -41,7 +47,10 @@ def measurement(
     elif http_failure is not None:
         requests.append({"request": {"url": url, "method": "GET"}, "response": None, "failure": http_failure})
     control: dict[str, Any] = {
-        "dns": {"failure": control_dns_failure, "addrs": [] if control_dns_failure else control_addrs},
+        "dns": {
+            "failure": _helper_dns_failure(control_dns_failure),
+            "addrs": [] if control_dns_failure else control_addrs,
+        },
         "tcp_connect": {f"{ip}:{port}": {"status": control_tcp_ok, "failure": None if control_tcp_ok else
                                          "connection_refused"} for ip in control_addrs},
         "http_request": (

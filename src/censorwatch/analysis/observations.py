@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from censorwatch.analysis.body import body_text, header_map, title_of
+from censorwatch.model import failures
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,12 @@ def http_rows(requests: object) -> list[HttpObservation]:
     return rows
 
 
+def _control_dns_failure(value: object) -> str | None:
+    # oohelperd keeps the legacy helper's names: "dns_name_error" is its NXDOMAIN.
+    failure = _str(value)
+    return failures.DNS_NXDOMAIN if failure == "dns_name_error" else failure
+
+
 def control_view(control: object) -> ControlView | None:
     control = _map(control)
     if not control:
@@ -179,7 +186,7 @@ def control_view(control: object) -> ControlView | None:
     ip_info = _map(control.get("ip_info"))
     asns = {asn for info in ip_info.values() if (asn := _int(_map(info).get("asn")))}
     return ControlView(
-        dns_failure=_str(dns.get("failure")),
+        dns_failure=_control_dns_failure(dns.get("failure")),
         addrs=tuple(a for a in _list(dns.get("addrs")) if isinstance(a, str)),
         asns=frozenset(asns),
         tcp={k: _map(v).get("status") is True for k, v in _map(control.get("tcp_connect")).items()},
