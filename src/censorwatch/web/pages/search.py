@@ -19,9 +19,10 @@ PAGE = 50
 def build(cur: duckdb.DuckDBPyConnection, params: dict[str, str | None], offset: int) -> dict[str, Any]:
     f = make_filters(**params)
     found = search(cur, f, limit=PAGE, offset=offset)
+    normalised = f.as_params()
     return {
-        "filters": f.as_params(),
-        "form": {key: value or "" for key, value in params.items()},
+        "filters": normalised,
+        "form": {key: normalised.get(key, value or "") for key, value in params.items()},
         "rows": found.rows,
         "offset": offset,
         "limit": PAGE,
