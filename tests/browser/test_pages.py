@@ -3,10 +3,12 @@ loopback, and screenshots are kept in test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from censorwatch.web.server import BackgroundServer
 from censorwatch.web.words import blocking_label
 from tests.browser.conftest import Site, Watched
 
@@ -107,3 +109,13 @@ def test_empty_query_and_missing_pages_are_clear(page: Watched, site: Site) -> N
     assert response.status == 404
     assert "No measurement" in page.page.locator(".lead").inner_text()
     page.console_errors.clear()  # chromium logs the 404 status itself as a console error
+
+
+def test_empty_store_home_explains_how_to_fill_it(page: Watched, tmp_path: Path) -> None:
+    with BackgroundServer(tmp_path / "nothing-yet.duckdb") as empty:
+        response = page.page.goto(empty.url + "/")
+        assert response is not None and response.status == 200
+        text = page.page.locator("main").inner_text()
+        assert "No measurements yet" in text
+        assert "censorwatch probe" in text and "censorwatch ingest ooni" in text
+        page.shot("home-empty-store")
