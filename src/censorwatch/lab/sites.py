@@ -102,6 +102,9 @@ def reset_on_connect(name: str) -> Handler:
 
     async def handle(conn: Conn) -> None:
         if conn.censored:
+            # Wait until the client has seen its connect succeed; an instant RST races the client's
+            # connect() and is then reported as a TCP failure instead of one after the handshake.
+            await asyncio.sleep(0.2)
             reset(conn.sock)
             return
         await _serve(conn, None, honest_page(name))

@@ -1,0 +1,35 @@
+"""Stores finished measurements with their verdicts, in small batches (one transaction each), and
+counts verdicts for the run's summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from censorwatch.analysis.record import analysed_record
+from censorwatch.store import Store, StoredMeasurement
+
+BATCH = 50
+
+
+class StoreSink:
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self._pending: list[StoredMeasurement] = []
+
+    def __call__(self, measurement: dict[str, Any]) -> None:
+        record = analysed_record(measurement, "probe", orjson.dumps(measurement).decode())
+        self.counts[(record.verdict.verdict or "not analysed", record.verdict.blocking or "-")] += 1
+        if self.store is None:
+            return
+        self._pending.append(record)
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is not None and self._pending:
+            self.store.add(self._pending)
+            self._pending = []
