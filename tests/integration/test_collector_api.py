@@ -96,7 +96,9 @@ def test_open_submit_close_and_store(make_client: Callable[..., TestClient], tmp
     assert sorted(row["measurement_uid"] for row in rows) == sorted(uids)
     for row in rows:
         assert row["report_id"] == report_id and row["source"] == "collector"
-        assert orjson.loads(row["raw"])["report_id"] == report_id  # filled in from the URL
+        raw = orjson.loads(row["raw"])
+        assert raw["report_id"] == report_id  # filled in from the URL
+        assert raw["measurement_uid"] == row["measurement_uid"]
 
 
 def test_retry_gets_the_same_uid_and_is_stored_once(make_client: Callable[..., TestClient], tmp_path: Path) -> None:

@@ -18,11 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
 
-from censorwatch.probe.spool import SpoolEntry, UploadSpool
+from censorwatch.probe.spool import SpoolEntry, UploadSpool, default_spool_dir
 
 TOKEN_ENV: Final = "CENSORWATCH_COLLECTOR_TOKEN"
 SOFTWARE_NAME: Final = "censorwatch"
@@ -303,6 +304,15 @@ class CollectorSink:
                 self._down_until = time.monotonic() + RETRY_AFTER
                 log.warning("collector %s unreachable; measurements stay in %s", self.collector, self.spool.directory)
 
+    def summary_line(self) -> str:
+        line = f"collector {self.collector}: {self.stats.sent} submitted"
+        if self.stats.kept:
+            line += (f", {self.stats.kept} kept in {self.spool.directory} "
+                     f"(run `censorwatch upload --spool {self.spool.directory}` later)")
+        if self.stats.rejected:
+            line += f", {self.stats.rejected} refused (see {self.spool.rejected})"
+        return line
+
     def close(self) -> UploadStats:
         """Wait for queued measurements, then close the reports nothing waits on any more."""
         atexit.unregister(self.close)
@@ -313,3 +323,11 @@ class CollectorSink:
                 self._uploader.close_reports()
             self._clients.close()
         return self.stats
+
+
+def collector_sink(collector: str | None, db: Path | None = None) -> CollectorSink | None:
+    """What `censorwatch probe --collector URL` adds to its sinks: None without a URL; the spool is
+    upload-spool/ next to --db (else in ~/.local/share/censorwatch/)."""
+    if not collector:
+        return None
+    return CollectorSink(collector, UploadSpool(default_spool_dir(db)))

@@ -76,7 +76,10 @@ def measurement_uid_for(report_id: str, content: dict[str, Any]) -> str:
 
 def _prepare(content: dict[str, Any], report: Report, peers: Iterable[str | None]) -> tuple[dict[str, Any], str]:
     scrubbed = scrub_measurement(check_measurement(content, report), peers)
-    return scrubbed, measurement_uid_for(report.report_id, scrubbed)
+    uid = measurement_uid_for(report.report_id, scrubbed)
+    # The collector names the measurement (as OONI's does): the stored JSON carries that uid, so
+    # re-ingesting it anywhere gives the same uid as this store's row.
+    return {**scrubbed, "measurement_uid": uid}, uid
 
 
 class Collector:
