@@ -59,6 +59,7 @@ LOOKUPS = {
     # analysis concludes is its business; the test needs more than one page of them).
     "busiest_blocking": "SELECT probe_cc || ' ' || blocking FROM measurements WHERE blocking IS NOT NULL "
                         "GROUP BY probe_cc, blocking HAVING count(*) > 60 ORDER BY count(*) DESC LIMIT 1",
+    "real_app": "SELECT measurement_uid FROM measurements WHERE source = 'ooni' AND test_name = 'telegram' LIMIT 1",
     "real_ir": "SELECT measurement_uid FROM measurements WHERE source = 'ooni' AND probe_cc = 'IR' "
                "AND test_name = 'web_connectivity' LIMIT 1",
 }

@@ -75,6 +75,10 @@ def test_real_ooni_measurement_page(page: Watched, site: Site, shared_data: obje
     page.goto(f"/measurement/{site.uids['real_ir']}")
     assert page.page.locator("#dns tbody tr").count() >= 1
     page.shot("measurement-real-ooni")
+    page.goto(f"/measurement/{site.uids['real_app']}")
+    assert "telegram" in page.page.locator("h1").inner_text()
+    assert page.page.locator("details[open] pre.json").inner_text().startswith("{")
+    page.shot("measurement-real-telegram")
 
 
 def test_search_filters_and_paging(page: Watched, site: Site) -> None:

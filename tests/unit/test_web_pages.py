@@ -181,3 +181,21 @@ def test_idle_connection_is_released_for_writers(store_file: Path, tmp_path: Pat
                                str(path)], timeout=30).returncode
         assert code == 0
         assert client.get("/api/v1/measurements", params={"limit": 1}).status_code == 200
+
+
+def test_every_real_ooni_measurement_renders(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "real.duckdb"
+    with Store(path) as store:
+        stored = store.add(demo.real(shared_data / "ooni" / "measurements"))
+    assert stored > 30
+    with TestClient(create_app(path)) as client:
+        rows = client.get("/api/v1/measurements", params={"limit": 500}).json()["results"]
+        assert len(rows) == stored
+        for row in rows:
+            page = client.get(f"/measurement/{row['measurement_uid']}")
+            assert page.status_code == 200, row["measurement_uid"]
+            assert "<script" not in page.text
+        for cc in {row["probe_cc"] for row in rows}:
+            assert client.get(f"/country/{cc}").status_code == 200
+        for domain in {row["domain"] for row in rows if row["domain"]}:
+            assert client.get("/target", params={"t": domain}).status_code == 200

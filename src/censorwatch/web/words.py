@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 VERDICT_WORDS: dict[str, tuple[str, str]] = {
-    "ok": ("No sign of blocking", "The site answered the probe the way it answered our uncensored control."),
+    "ok": ("No sign of blocking", "The probe reached the site or service as an uncensored network does."),
     "anomaly": (
         "Possible blocking",
         "The probe saw something different from the control. This is often censorship, but can also be a "
