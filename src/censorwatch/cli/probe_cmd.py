@@ -14,6 +14,7 @@ from rich.table import Table
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr, stdout
+from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
 from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
@@ -90,6 +91,9 @@ def probe(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per step.")] = 10.0,
     probe_cc: Annotated[str, typer.Option("--probe-cc", help="Country to record (default withheld).")] = "ZZ",
     probe_asn: Annotated[str, typer.Option("--probe-asn", help="Network to record (default withheld).")] = "AS0",
+    collector: Annotated[
+        str | None, typer.Option("--collector", help="Collector URL: submit each measurement as it finishes.")
+    ] = None,
 ) -> None:
     """Measure whether URLs are reachable from this network and how they are blocked."""
     config = _config(resolver, test_helper, ca_file, source_address, timeout, probe_cc, probe_asn)
@@ -114,10 +118,13 @@ def probe(
         fail(f"cannot open the store {db_path(db)}: {error}")
     store_sink = StoreSink(store)
     results = ResultsFile(output) if output is not None else None
+    uploader = collector_sink(collector, db)  # spools what the collector cannot take now
     summary = RunSummary()
     try:
         with progress("probing", total=len(todo), unit="URLs") as reporter:
             sinks: list[Sink] = [store_sink] + ([results] if results else []) + [lambda _: reporter.advance()]
+            if uploader is not None:
+                sinks.append(uploader)
             runner = ProbeRunner(config, concurrency, sinks)
             summary = runner.summary
             asyncio.run(runner.run(todo))
@@ -128,6 +135,9 @@ def probe(
         store.close()
         if results is not None:
             results.close()
+        if uploader is not None:
+            uploader.close()
+            stderr.print(uploader.summary_line(), highlight=False)
     stdout.print(_summary_table(store_sink, summary))
     for reason, count in summary.errors.most_common():
         stderr.print(f"{count} URLs recorded as failures: {reason}")
