@@ -78,3 +78,26 @@ def test_serve_rejects_a_bad_listen_address(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "censorwatch", "serve", "--db", str(tmp_path / "x.duckdb"),
                              "--listen", "nowhere"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "HOST:PORT" in result.stdout + result.stderr
+
+
+def test_probe_or_ingest_can_write_while_the_explorer_runs(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        store.add(demo.synthetic(days=2, per_day=1))
+    with serve(db) as base:
+        before = httpx.get(base + "/api/v1/measurements", params={"probe_cc": "IR", "total": "true"}).json()["total"]
+        # The explorer lets go of the store after 2 s without requests; a writer then gets in.
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                store = Store(db)
+                break
+            except duckdb.IOException:
+                assert time.monotonic() < deadline, "the explorer never released the store"
+                time.sleep(0.5)
+        with store:
+            late = demo.web_measurement("https://late.example/", "IR", "AS1", "Late", demo.END, "tcp_drop")
+            assert store.add([demo.record(late, "tcp_drop")]) == 1
+        after = httpx.get(base + "/api/v1/measurements", params={"probe_cc": "IR", "total": "true"}).json()
+        assert after["total"] == before + 1  # the stale aggregates are not used
+        assert httpx.get(base + "/api/v1/measurements", params={"domain": "late.example"}).json()["results"]
