@@ -199,3 +199,20 @@ def test_every_real_ooni_measurement_renders(shared_data: Path, tmp_path: Path) 
             assert client.get(f"/country/{cc}").status_code == 200
         for domain in {row["domain"] for row in rows if row["domain"]}:
             assert client.get("/target", params={"t": domain}).status_code == 200
+
+
+def test_register_entries_show_on_the_target_page(client: TestClient) -> None:
+    """What the page does with RegistryStore.lookup() rows (the register itself is H7's module)."""
+    from censorwatch.web.pages import target
+    from censorwatch.web.render import ENV
+
+    data = client.get("/target.json", params={"t": "twitter.com"}).json()
+    entries = [{"entry_id": 1, "domain": "twitter.com", "decision_org": "Генпрокуратура",
+                "ips": ["1.2.3.4", "5.6.7.8"]},
+               {"entry_id": 2, "url": f"https://twitter.com/{PAYLOAD}", "decision_date": "2022-03-04"}]
+    context = {**data, **target.decorate(data), "register": entries,
+               "register_columns": list(dict.fromkeys(k for e in entries for k in e))}
+    html = ENV.get_template("target.html").render(**context)
+    assert 'id="register"' in html and "Генпрокуратура" in html and "1.2.3.4, 5.6.7.8" in html
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert "decision date" in html

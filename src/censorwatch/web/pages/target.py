@@ -27,6 +27,8 @@ def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | No
         raise NotFound(f"No measurements of {target} in this selection.")
     registry = register(cur)
     entries = registry.lookup(f.domain or target) if registry is not None else None
+    # Entries may differ in their fields: the table shows the union, in order of appearance.
+    columns = list(dict.fromkeys(key for entry in entries or [] for key in entry))
     return {
         "target": target.strip(),
         "filters": f.as_params(),
@@ -36,6 +38,7 @@ def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | No
         "networks": aggregate(cur, ["country", "network"], f, order="blocked", limit=30),
         "latest": search(cur, f, limit=20).rows,
         "register": entries,
+        "register_columns": columns,
     }
 
 
