@@ -1,1 +1,91 @@
-"""Registers its command on censorwatch.cli.apps (being written)."""
+"""`censorwatch report`: the most blocked targets of a country, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from censorwatch.analysis.aggregates import REPORT_COLUMNS, Window, most_blocked
+from censorwatch.cli.apps import app
+from censorwatch.cli.common import DbOption, db_path, fail, stderr, stdout
+from censorwatch.store import Store
+
+FORMATS = ("table", "csv", "json")
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, not {value!r}")
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Stable machine-readable values: times as 'YYYY-MM-DD HH:MM:SS' UTC, lists as lists."""
+    out: dict[str, Any] = {}
+    for name in REPORT_COLUMNS:
+        value = row[name]
+        if isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S")
+        out[name] = value
+    return out
+
+
+def _table(rows: list[dict[str, Any]], country: str) -> Table:
+    table = Table(title=f"Most blocked targets in {country}")
+    for name, justify in (("target", "left"), ("blocked", "right"), ("of", "right"), ("share", "right"),
+                          ("first anomaly", "left"), ("last anomaly", "left"), ("methods", "left"),
+                          ("networks", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            str(row["target"]), str(row["blocked"]), str(row["measurements"]), f"{row['blocked_share']:.0%}",
+            str(row["first_anomaly"] or ""), str(row["last_anomaly"] or ""), ", ".join(row["methods"]) or "-",
+            ", ".join(row["networks"][:5]) + (" …" if len(row["networks"]) > 5 else ""),
+        )
+    return table
+
+
+@app.command("report")
+def report(
+    country: Annotated[str, typer.Option("--country", help="Two-letter country code (probe_cc).")],
+    since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many targets.")] = 20,
+    db: DbOption = None,
+) -> None:
+    """The most blocked targets of a country: anomaly+confirmed counts, share of measurements,
+    first and last anomaly seen, blocking methods and networks (ASNs)."""
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if len(country) != 2 or not country.isalpha():
+        fail(f"--country must be a two-letter country code, not {country!r}")
+    window = Window(country.upper(), _day(since, "--since"), _day(until, "--until"))
+    if window.since and window.until and window.since > window.until:
+        fail("--since is after --until")
+    path = db_path(db)
+    if not path.exists():
+        fail(f"no store at {path}: run `censorwatch ingest` or `censorwatch probe` first")
+    with Store(path, read_only=True) as store:
+        rows = [_plain(row) for row in most_blocked(store, window, limit)]
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ";".join(v) if isinstance(v, list) else ("" if v is None else v)
+                             for k, v in row.items()})
+    else:
+        stdout.print(_table(rows, window.probe_cc or ""))
+    if not rows:
+        stderr.print(f"no anomalies for {window.probe_cc} in the store for that period", highlight=False)
