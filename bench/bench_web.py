@@ -8,7 +8,10 @@ an archive is ingested), 60 countries with 5 networks each, 2,000 target domains
 from `--concurrency` concurrent clients (bounded by `--seconds` too), reporting p50/p99 next to
 /api/v1/health under the same load as the baseline.
 
-    .venv/bin/python bench/bench_web.py [--rows 10000000] [--db PATH] [--keep]
+    .venv/bin/python bench/bench_web.py [--rows 10000000] [--db PATH]
+
+Without --db the store is built in a temporary directory and removed at the end; with --db it
+is kept (and reused when it exists).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -185,8 +189,8 @@ def main() -> int:
     if not SHARED.is_dir():
         print(f"skipped: {SHARED} is absent (the benchmark replicates real measurements)")
         return 0
-    workdir = Path(tempfile.mkdtemp(prefix="bench_web_"))
-    db = args.db or workdir / "bench.duckdb"
+    workdir = None if args.db else Path(tempfile.mkdtemp(prefix="bench_web_"))
+    db = args.db or Path(str(workdir)) / "bench.duckdb"
     if not db.exists():
         print(f"building {args.rows:,} measurements in {db}")
         print(f"built in {build(db, args.rows):.0f} s, {db.stat().st_size / 1e9:.2f} GB")
@@ -229,6 +233,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
