@@ -276,6 +276,14 @@ def test_token_file_protects_submission(tmp_path: Path) -> None:
                                headers={"Authorization": "Bearer correct-horse-battery"})
             assert good.status_code == 200
             assert client.get(f"{process.url}/health").status_code == 200
+        # A probe with the wrong token keeps its measurements for a later try; never drops them.
+        spool = UploadSpool(tmp_path / "upload-spool")
+        spool.put(SpoolEntry(measurement(1, 1), process.url))
+        wrong_token = flush_spool(spool, token="nope", timeout=10)
+        assert (wrong_token.sent, wrong_token.kept, wrong_token.rejected) == (0, 1, 0)
+        assert len(spool) == 1
+        right_token = flush_spool(spool, token="correct-horse-battery", timeout=10)
+        assert (right_token.sent, right_token.kept) == (1, 0) and len(spool) == 0
     finally:
         process.kill()
 

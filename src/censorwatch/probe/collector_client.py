@@ -29,6 +29,7 @@ TOKEN_ENV: Final = "CENSORWATCH_COLLECTOR_TOKEN"
 SOFTWARE_NAME: Final = "censorwatch"
 SOFTWARE_VERSION: Final = "0.1.0"
 RETRY_AFTER: Final = 30.0  # seconds an unreachable collector is left alone
+RETRY_STATUSES: Final = frozenset({401, 403, 408, 429})
 log = logging.getLogger("censorwatch.probe.collector")
 
 
@@ -100,14 +101,15 @@ class CollectorClient:
             response = self._http.post(path, json=body) if body is not None else self._http.post(path)
         except httpx.HTTPError as error:
             raise CollectorUnavailable(f"{type(error).__name__}: {error}") from error
-        if response.status_code >= 500:
-            raise CollectorUnavailable(f"collector answered {response.status_code}")
         try:
             data = response.json()
         except ValueError:
             data = None
+        reason = data.get("error") if isinstance(data, dict) else None
+        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
+            # A wrong token or a busy collector is not the measurement's fault: keep it for later.
+            raise CollectorUnavailable(f"collector answered {response.status_code}: {reason or response.reason_phrase}")
         if response.status_code >= 400:
-            reason = data.get("error") if isinstance(data, dict) else None
             kind = ReportGone if response.status_code in (404, 409) and path != "/report" else CollectorRejected
             raise kind(response.status_code, str(reason or response.reason_phrase))
         if response.status_code != 200 or not isinstance(data, dict):
