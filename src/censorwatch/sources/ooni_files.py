@@ -1,0 +1,95 @@
+"""Streaming readers for OONI measurement files: `.json` (one measurement), `.jsonl`,
+`.jsonl.gz`, legacy ooniprobe `.yaml` reports, and directory trees in OONI's raw layout
+(raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz). Bad content becomes a RawRecord with an error; the
+readers never raise for what a file contains."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from censorwatch.sources.ooni_legacy_yaml import read_yaml_report
+
+SUFFIXES = (".jsonl.gz", ".jsonl", ".json", ".yaml", ".yml")
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one measurement; larger lines are skipped, not buffered forever
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    measurement: dict[str, Any] | None
+    raw: str | None
+    error: str | None
+    location: str
+
+
+def is_measurement_file(path: Path) -> bool:
+    return path.name.endswith(SUFFIXES)
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given; directories walked (sorted, so runs are reproducible) for measurement files."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and is_measurement_file(p))
+        else:
+            yield path
+
+
+def parse_line(line: bytes, location: str) -> RawRecord:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return RawRecord(None, None, "not UTF-8", location)
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return RawRecord(None, text, "invalid JSON", location)
+    if not isinstance(document, dict):
+        return RawRecord(None, text, "not a JSON object", location)
+    return RawRecord(document, text, None, location)
+
+
+def _lines(handle: IO[bytes] | gzip.GzipFile, path: Path) -> Iterator[RawRecord]:
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            location = f"{path}:{number}"
+            if len(stripped) > MAX_LINE_BYTES:
+                yield RawRecord(None, None, "measurement too large", location)
+                continue
+            yield parse_line(stripped, location)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+        yield RawRecord(None, None, f"unreadable file ({type(error).__name__})", f"{path}:{number + 1}")
+
+
+def read_records(path: Path) -> Iterator[RawRecord]:
+    name = path.name
+    try:
+        if name.endswith(".jsonl.gz"):
+            with gzip.open(path, "rb") as handle:
+                yield from _lines(handle, path)
+        elif name.endswith(".jsonl"):
+            with path.open("rb") as handle:
+                yield from _lines(handle, path)
+        elif name.endswith((".yaml", ".yml")):
+            yield from read_yaml_report(path)
+        else:
+            yield _read_json(path)
+    except OSError as error:
+        yield RawRecord(None, None, f"cannot read file ({error.strerror or type(error).__name__})", str(path))
+
+
+def _read_json(path: Path) -> RawRecord:
+    if path.stat().st_size > MAX_LINE_BYTES:
+        return RawRecord(None, None, "measurement too large", str(path))
+    record = parse_line(path.read_bytes().strip(), str(path))
+    return record
