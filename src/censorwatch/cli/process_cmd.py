@@ -1,1 +1,62 @@
-"""Registers its command on censorwatch.cli.apps (being written)."""
+"""`censorwatch process` (re-analyse a raw-layout tree into Parquet, on Dask) and
+`censorwatch ingest parquet` (load that Parquet into the store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from censorwatch.cli.apps import app, ingest_app
+from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
+from censorwatch.distributed.process import FileResult, ProcessError, process_single, process_tree
+from censorwatch.sources.parquet import ParquetSourceError, load_parquet
+from censorwatch.store import Store
+
+
+@app.command("process")
+def process(
+    path: Annotated[Path, typer.Argument(help="A raw-layout tree (raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz) or file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory for the Parquet parts.")],
+    cluster: Annotated[
+        str, typer.Option("--cluster", help="'local' (a LocalCluster), 'none' (this process) or tcp://HOST:PORT.")
+    ] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Workers of the local cluster.")] = 2,
+) -> None:
+    """Re-analyse every measurement, one Dask task per file, into Parquet partitioned by
+    test_name/probe_cc/date. Load the result with `censorwatch ingest parquet`."""
+    if cluster not in ("local", "none") and not cluster.startswith(("tcp://", "tls://")):
+        fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
+    with progress("processing", unit="files") as reporter:
+        def advance(_: FileResult) -> None:
+            reporter.advance()
+
+        try:
+            if cluster == "none":
+                stats = process_single(path, out, on_file=advance)
+            else:
+                stats = process_tree(path, out, cluster, workers, on_file=advance)
+        except ProcessError as error:
+            fail(str(error))
+    for line in stats.summary_lines():
+        stderr.print(line, highlight=False)
+    if stats.failed_files:
+        raise typer.Exit(1)
+
+
+@ingest_app.command("parquet")
+def ingest_parquet(
+    directory: Annotated[Path, typer.Argument(help="Output of `censorwatch process`.")],
+    db: DbOption = None,
+) -> None:
+    """Load Parquet parts into the store; measurements already stored are skipped."""
+    with Store(db_path(db)) as store:
+        try:
+            loaded = load_parquet(store, directory)
+        except ParquetSourceError as error:
+            fail(str(error))
+    stderr.print(
+        f"parts: {loaded.parts}, rows: {loaded.rows}, stored: {loaded.stored}, already stored: {loaded.duplicates}",
+        highlight=False,
+    )

@@ -1,0 +1,1 @@
+"""Scale-out batch jobs on Dask distributed: re-analyse OONI raw-layout trees into Parquet."""

@@ -1,0 +1,101 @@
+"""Parquet parts with the store's columns, hive-partitioned test_name=/probe_cc=/date= (the
+exchange format of DESIGN.md). One part per (input file, partition): a writer stays open per
+partition and receives bounded row groups, so memory stays flat whatever the file size. Parts
+are written under a temporary name and renamed when complete: a killed task leaves no half part,
+and a re-run overwrites the same names (deterministic per input file)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from censorwatch.store.schema import COLUMN_NAMES
+
+ROW_GROUP = 1000
+PARTITION_KEYS = ("test_name", "probe_cc", "date")
+NO_DATE = "none"
+SCHEMA = pa.schema(
+    [(name, pa.timestamp("us") if name == "measurement_start_time" else pa.string()) for name in COLUMN_NAMES]
+)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def safe_value(value: object) -> str:
+    """Partition values come from untrusted measurements: no '/', '=' or '..' in paths."""
+    text = _UNSAFE.sub("_", str(value or "")) or "_"
+    return "_" if set(text) == {"."} else text
+
+
+def partition_of(row: dict[str, Any]) -> tuple[str, str, str]:
+    started = row.get("measurement_start_time")
+    day = started.strftime("%Y-%m-%d") if started is not None else NO_DATE
+    return safe_value(row["test_name"]), safe_value(row["probe_cc"]), day
+
+
+def file_id(path: Path) -> str:
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+class PartWriter:
+    """Collects store rows of one input file and writes its parts under out_dir."""
+
+    def __init__(self, out_dir: Path, source_file: Path) -> None:
+        self.out_dir = out_dir
+        self.stem = f"part-{file_id(source_file)}"
+        self._buffers: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._writers: dict[tuple[str, str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        key = partition_of(row)
+        buffer = self._buffers.setdefault(key, [])
+        buffer.append(row)
+        self.rows += 1
+        if len(buffer) >= ROW_GROUP:
+            self._flush(key)
+
+    def _flush(self, key: tuple[str, str, str]) -> None:
+        buffer = self._buffers.get(key)
+        if not buffer:
+            return
+        if key not in self._writers:
+            directory = self.out_dir.joinpath(*(f"{k}={v}" for k, v in zip(PARTITION_KEYS, key, strict=True)))
+            directory.mkdir(parents=True, exist_ok=True)
+            final = directory / f"{self.stem}.parquet"
+            temporary = directory / f".{self.stem}.parquet.tmp"
+            self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression="zstd"), temporary, final)
+        self._writers[key][0].write_table(pa.Table.from_pylist(buffer, schema=SCHEMA))
+        self._buffers[key] = []
+
+    def close(self) -> list[str]:
+        """Flush and publish every part; returns their paths relative to out_dir."""
+        for key in list(self._buffers):
+            self._flush(key)
+        published: list[str] = []
+        for writer, temporary, final in self._writers.values():
+            writer.close()
+            temporary.replace(final)
+            published.append(str(final.relative_to(self.out_dir)))
+        self._writers.clear()
+        return sorted(published)
+
+    def abort(self) -> None:
+        for writer, temporary, _ in self._writers.values():
+            writer.close()
+            temporary.unlink(missing_ok=True)
+        self._writers.clear()
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is not None:
+            self.abort()

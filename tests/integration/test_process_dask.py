@@ -1,0 +1,158 @@
+"""`process` on a LocalCluster of 2 workers gives exactly the single-process output, and
+`ingest parquet` loads it idempotently. The raw-layout trees are built here in tmp."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from censorwatch.cli.main import app
+from censorwatch.distributed.process import ProcessError, process_single, process_tree
+from censorwatch.sources.parquet import ParquetSourceError, load_parquet
+from censorwatch.store import Store
+from censorwatch.store.schema import COLUMN_NAMES
+
+pytestmark = pytest.mark.integration
+
+TESTS = ("telegram", "web_connectivity", "vanilla_tor")
+
+
+def measurement(i: int, test: str, cc: str, day: str) -> dict[str, Any]:
+    keys: dict[str, Any] = {
+        "telegram": {
+            "tcp_connect": [
+                {
+                    "ip": "149.154.175.50",
+                    "port": 443,
+                    "status": {"success": i % 3 != 0, "failure": None if i % 3 else "connection_reset"},
+                }
+            ]
+        },
+        "web_connectivity": {"blocking": "dns" if i % 2 else False, "accessible": i % 2 == 0},
+        "vanilla_tor": {"tor_progress": 100 if i % 2 else 5, "tor_logs": []},
+    }[test]
+    return {
+        "measurement_uid": f"{day.replace('-', '')}_{cc}_{test}_{i:06d}",
+        "test_name": test,
+        "probe_cc": cc,
+        "probe_asn": f"AS{i % 4 + 1}",
+        "input": f"https://site{i % 5}.example/" if test == "web_connectivity" else None,
+        "measurement_start_time": f"{day} 0{i % 10}:00:00",
+        "report_id": f"r{i}",
+        "test_keys": keys,
+    }
+
+
+def write_tree(root: Path, per_file: int = 25) -> int:
+    """raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz with a few broken lines; returns the good count."""
+    good = 0
+    n = 0
+    for day in ("2024-03-01", "2024-03-02"):
+        for cc in ("RU", "IR"):
+            for test in TESTS:
+                folder = root / "raw" / day.replace("-", "") / "00" / cc / test.replace("_", "")
+                folder.mkdir(parents=True, exist_ok=True)
+                lines = []
+                for _ in range(per_file):
+                    lines.append(json.dumps(measurement(n, test, cc, day)))
+                    n += 1
+                    good += 1
+                lines += ["{not json", json.dumps([1, 2]), json.dumps({"probe_cc": "RU"})]
+                with gzip.open(folder / f"2024_{cc}_{test}.n0.0.jsonl.gz", "wt") as handle:
+                    handle.write("\n".join(lines) + "\n")
+    return good
+
+
+def rows(out: Path) -> list[tuple[Any, ...]]:
+    query = (
+        f"SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet(?, hive_partitioning = true, "
+        "hive_types_autocast = false) ORDER BY measurement_uid"
+    )
+    return duckdb.connect().execute(query, [str(out / "**" / "*.parquet")]).fetchall()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    root = tmp_path_factory.mktemp("tree")
+    yield root, write_tree(root)
+
+
+def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    single = process_single(root / "raw", tmp_path / "single")
+    dask = process_tree(root / "raw", tmp_path / "dask", "local", 2)
+    assert (single.files, single.written, single.parts) == (12, good, 12)
+    assert (dask.files, dask.written, dask.parts) == (single.files, single.written, single.parts)
+    assert dask.skipped == single.skipped and sum(single.skipped.values()) == 36
+    expected = rows(tmp_path / "single")
+    assert len(expected) == good
+    assert rows(tmp_path / "dask") == expected
+    partitions = {p.parent.relative_to(tmp_path / "dask").as_posix() for p in (tmp_path / "dask").rglob("*.parquet")}
+    assert "test_name=telegram/probe_cc=RU/date=2024-03-01" in partitions
+    assert len(partitions) == 12
+    verdicts = {row[COLUMN_NAMES.index("verdict")] for row in expected}
+    assert {"ok", "anomaly"} <= verdicts
+
+
+def test_ingest_parquet_is_idempotent(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    process_single(root / "raw", tmp_path / "out")
+    with Store(tmp_path / "s.duckdb") as store:
+        first = load_parquet(store, tmp_path / "out")
+        second = load_parquet(store, tmp_path / "out")
+        assert (first.rows, first.stored) == (good, good)
+        assert (second.stored, second.duplicates) == (0, good)
+        stored = store.con.execute(
+            f"SELECT {', '.join(COLUMN_NAMES)} FROM measurements ORDER BY measurement_uid"
+        ).fetchall()
+    assert stored == rows(tmp_path / "out")
+
+
+def test_rerun_overwrites_its_own_parts(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    process_single(root / "raw", tmp_path / "out")
+    process_single(root / "raw", tmp_path / "out")
+    assert len(rows(tmp_path / "out")) == good
+    assert not list((tmp_path / "out").rglob(".*.tmp"))
+
+
+def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["process", str(root / "raw"), "--out", str(tmp_path / "p"), "--cluster", "local", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"measurements written: {good}" in result.stderr
+    assert "skipped records: 36" in result.stderr
+    db = tmp_path / "c.duckdb"
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert f"stored: {good}" in result.stderr
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
+    assert "stored: 0" in result.stderr and f"already stored: {good}" in result.stderr
+
+
+def test_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ProcessError, match="does not exist"):
+        process_single(tmp_path / "nope", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ProcessError, match="no measurement files"):
+        process_single(tmp_path / "empty", tmp_path / "out")
+    with Store(tmp_path / "s.duckdb") as store, pytest.raises(ParquetSourceError, match="no Parquet"):
+        load_parquet(store, tmp_path / "empty")
+    result = CliRunner().invoke(app, ["process", str(tmp_path), "--out", str(tmp_path / "o"), "--cluster", "udp://x"])
+    assert result.exit_code == 2
+
+
+def test_unreachable_scheduler(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, _ = tree
+    with pytest.raises(ProcessError, match="cannot reach"):
+        process_tree(root / "raw", tmp_path / "o", "tcp://127.0.0.1:9", connect_timeout="1s")
