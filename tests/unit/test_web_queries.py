@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 
 from censorwatch.store.database import Store
@@ -26,6 +27,7 @@ from censorwatch.web.queries import (
     pick_source,
     search,
     target_filters,
+    timeline_json,
 )
 
 
@@ -156,3 +158,20 @@ def test_stale_aggregates_are_not_used(tmp_path: Path) -> None:
             assert not aggregates_fresh(store.con)
             rows = aggregate(store.con, ["target"], make_filters(probe_cc="IR"))
     assert "late.example" in {row["domain"] for row in rows}
+
+
+def test_timeline_columns_equal_the_aggregate_rows(cur: duckdb.DuckDBPyConnection) -> None:
+    f = target_filters("twitter.com")
+    cells = {(row["probe_cc"], row["day"]): row for row in aggregate(cur, ["day", "country"], f)}
+    timeline = orjson.loads(timeline_json(cur, f))
+    assert [country["probe_cc"] for country in timeline] == sorted({cc for cc, _ in cells})
+    seen = 0
+    for country in timeline:
+        assert country["day"] == sorted(country["day"])
+        for index, day in enumerate(country["day"]):
+            row = cells[(country["probe_cc"], day)]
+            assert country["total"][index] == row["total"]
+            for verdict in ("ok", "anomaly", "confirmed", "failure"):
+                assert country[verdict][index] == row["verdicts"][verdict]
+            seen += 1
+    assert seen == len(cells)

@@ -128,7 +128,13 @@ def aggregates(
     return _run(request, work)
 
 
-@router.get("/targets/timeline", summary="A target's measurements per day and country, and the latest ones")
+@router.get(
+    "/targets/timeline",
+    summary="A target's measurements per country and day, and the latest ones",
+    description="`timeline`: one object per country with parallel arrays `day`, `total`, `ok`, `anomaly`, "
+    "`confirmed`, `failure` (days with measurements only). Use /api/v1/aggregates?axis=day&axis2=country for "
+    "one row per cell with blocking types.",
+)
 def target_timeline(
     request: Request,
     target: Annotated[str, Query(description="a domain (example.org) or a full URL")],
@@ -139,7 +145,7 @@ def target_timeline(
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         f = target_filters(target, make_filters(probe_cc=probe_cc, since=since, until=until))
         return {"target": target, "filters": f.as_params(),
-                "timeline": orjson.Fragment(queries.aggregate_json(cur, ["day", "country"], f)),
+                "timeline": orjson.Fragment(queries.timeline_json(cur, f)),
                 "latest": queries.search(cur, f, limit=20).rows}
 
     return _run(request, work)
