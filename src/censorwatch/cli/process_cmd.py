@@ -24,8 +24,10 @@ def process(
     ] = "local",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Workers of the local cluster.")] = 2,
 ) -> None:
-    """Re-analyse every measurement, one Dask task per file, into Parquet partitioned by
-    test_name/probe_cc/date. Load the result with `censorwatch ingest parquet`."""
+    """Re-analyse a raw-layout tree into Parquet (test_name/probe_cc/date), one Dask task per file.
+
+    Load the result with `censorwatch ingest parquet`. With tcp://HOST:PORT the workers must see
+    PATH and --out at the same paths (shared file system)."""
     if cluster not in ("local", "none") and not cluster.startswith(("tcp://", "tls://")):
         fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
     with progress("processing", unit="files") as reporter:

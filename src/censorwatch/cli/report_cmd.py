@@ -63,8 +63,9 @@ def report(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many targets.")] = 20,
     db: DbOption = None,
 ) -> None:
-    """The most blocked targets of a country: anomaly+confirmed counts, share of measurements,
-    first and last anomaly seen, blocking methods and networks (ASNs)."""
+    """The most blocked targets of a country, with first/last anomaly, methods and networks.
+
+    Blocked = anomaly + confirmed verdicts; share = blocked / all measurements of the target."""
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if len(country) != 2 or not country.isalpha():
