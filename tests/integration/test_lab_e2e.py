@@ -71,6 +71,20 @@ def test_case_verdict(run: Run, spec: Any) -> None:
     )
 
 
+# What OONI Web Connectivity v0.4 itself says (test_keys.blocking, exported as ooni_blocking): TLS failures fold
+# into http-failure, and a site down for everyone is blocking=false.
+OONI_BLOCKING = {None: "false", "dns": "dns", "tcp_ip": "tcp_ip", "tls": "http-failure",
+                 "http-failure": "http-failure", "http-diff": "http-diff"}  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[spec.name for spec in SPECS])
+def test_case_ooni_blocking(run: Run, spec: Any) -> None:
+    case = run.lab.case(spec.name)
+    if case.needs_root and not run.lab.iptables_active:
+        pytest.skip("needs root and a working iptables")
+    assert run.rows[case.name]["ooni_blocking"] == OONI_BLOCKING[case.expected_blocking]
+
+
 def test_confirmed_cases_name_the_ru_fingerprint(run: Run) -> None:
     for name in ("dns-blockpage", "http-blockpage"):
         assert run.rows[name]["fingerprint"] is not None

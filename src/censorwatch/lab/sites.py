@@ -32,6 +32,15 @@ class Page:
     title: str
     body: bytes
     content_type: str = "text/html; charset=utf-8"
+    # Real sites and real blockpages differ in their headers, not only their bodies: honest lab pages carry an
+    # uncommon header the blockpage lacks, so OONI's headers_match (uncommon header names in common) is false
+    # for a blockpage, as it is in the wild.
+    server: str = "censorwatch-lab"
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def site_headers(name: str) -> tuple[tuple[str, str], ...]:
+    return (("X-Lab-Site", name),)
 
 
 def honest_page(name: str) -> Page:
@@ -41,7 +50,7 @@ def honest_page(name: str) -> Page:
     )
     title = f"Censorwatch lab site {name}"
     body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>\n{paragraphs}</body></html>"
-    return Page(200, title, body.encode())
+    return Page(200, title, body.encode(), extra_headers=site_headers(name))
 
 
 def dynamic_page(name: str) -> Page:
@@ -50,7 +59,7 @@ def dynamic_page(name: str) -> Page:
     tokens = "".join(f"<span data-token='{secrets.token_hex(8)}'>item {i}</span>\n" for i in range(count))
     title = f"Censorwatch lab dynamic site {name}"
     body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>\n{tokens}</body></html>"
-    return Page(200, title, body.encode())
+    return Page(200, title, body.encode(), extra_headers=site_headers(name))
 
 
 def blockpage() -> Page:
@@ -59,14 +68,15 @@ def blockpage() -> Page:
         f"<title>{BLOCKPAGE_TITLE}</title></head><body><h1>{BLOCKPAGE_TITLE}</h1>"
         f"<p>{RU_BLOCKPAGE_FINGERPRINT}.</p></body></html>"
     )
-    return Page(200, BLOCKPAGE_TITLE, body.encode())
+    return Page(200, BLOCKPAGE_TITLE, body.encode(), server="nginx")
 
 
 async def send_page(writer: asyncio.StreamWriter, page: Page) -> None:
     head = (
         f"HTTP/1.1 {page.status} {'OK' if page.status == 200 else 'Status'}\r\n"
-        f"Content-Type: {page.content_type}\r\nContent-Length: {len(page.body)}\r\n"
-        "Server: censorwatch-lab\r\nConnection: close\r\n\r\n"
+        f"Content-Type: {page.content_type}\r\nContent-Length: {len(page.body)}\r\nServer: {page.server}\r\n"
+        + "".join(f"{key}: {value}\r\n" for key, value in page.extra_headers)
+        + "Connection: close\r\n\r\n"
     )
     writer.write(head.encode("latin-1") + page.body)
     await writer.drain()
@@ -171,7 +181,8 @@ def endless(name: str) -> Handler:
         title = f"Censorwatch lab site {name}"
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nServer: censorwatch-lab\r\n"
-            b"Connection: close\r\n\r\n" + f"<html><head><title>{title}</title></head><body>".encode()
+            + f"X-Lab-Site: {name}\r\nConnection: close\r\n\r\n".encode()
+            + f"<html><head><title>{title}</title></head><body>".encode()
         )
         while True:
             writer.write(ENDLESS_CHUNK)
