@@ -1,0 +1,51 @@
+"""Every file of ../shared/data/ooni goes through the real `censorwatch ingest ooni` and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from censorwatch.sources.ooni_files import expand_paths, read_records
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "censorwatch", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_every_real_file_is_read(shared_data: Path) -> None:
+    files = list(expand_paths([shared_data / "ooni" / "measurements"]))
+    assert len(files) == 46
+    for path in files:
+        records = list(read_records(path))
+        assert records, path
+        assert all(r.error is None for r in records), [(r.location, r.error) for r in records if r.error]
+
+
+def test_ingest_twice_then_export(shared_data: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "store.duckdb")
+    first = _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", db)
+    assert first.returncode == 0, first.stderr
+    assert "stored 46" in first.stderr
+    second = _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", db)
+    assert "stored 0, already stored 46" in second.stderr
+    exported = _cli("export", "verdicts", "--db", db, "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == 46
+    by_uid = {row["measurement_uid"]: row for row in rows}
+    assert any(row["verdict"] == "confirmed" and row["fingerprint"] for row in by_uid.values())
+    assert {row["reason"] for row in rows if row["test_name"] == "browser_web"} == {"not analysed"}
+
+
+def test_clear_errors(tmp_path: Path) -> None:
+    missing = _cli("ingest", "ooni", str(tmp_path / "none"), "--db", str(tmp_path / "s.duckdb"))
+    assert missing.returncode != 0 and "no such file" in missing.stderr
+    partial = _cli("ingest", "ooni", "--from-api", "--probe-cc", "RU", "--db", str(tmp_path / "s.duckdb"))
+    assert partial.returncode != 0 and "--since" in partial.stderr
