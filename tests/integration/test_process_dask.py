@@ -71,10 +71,7 @@ def write_tree(root: Path, per_file: int = 25) -> int:
 
 
 def rows(out: Path) -> list[tuple[Any, ...]]:
-    query = (
-        f"SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet(?, hive_partitioning = true, "
-        "hive_types_autocast = false) ORDER BY measurement_uid"
-    )
+    query = f"SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet(?, hive_partitioning = false) ORDER BY measurement_uid"
     return duckdb.connect().execute(query, [str(out / "**" / "*.parquet")]).fetchall()
 
 
@@ -156,3 +153,44 @@ def test_unreachable_scheduler(tree: tuple[Path, int], tmp_path: Path) -> None:
     root, _ = tree
     with pytest.raises(ProcessError, match="cannot reach"):
         process_tree(root / "raw", tmp_path / "o", "tcp://127.0.0.1:9", connect_timeout="1s")
+
+
+def test_hostile_partition_values_stay_inside_out_dir(tmp_path: Path) -> None:
+    folder = tmp_path / "raw" / "20240301" / "00" / "XX" / "evil"
+    folder.mkdir(parents=True)
+    hostile = {
+        "measurement_uid": "u1",
+        "test_name": "../../escape",
+        "probe_cc": "a/b=c",
+        "probe_asn": "AS1",
+        "measurement_start_time": "not a time",
+        "test_keys": {},
+    }
+    (folder / "x.jsonl").write_text(json.dumps(hostile) + "\n")
+    stats = process_single(tmp_path / "raw", tmp_path / "out")
+    assert stats.written == 1
+    parts = list((tmp_path / "out").rglob("*.parquet"))
+    assert len(parts) == 1
+    assert parts[0].resolve().is_relative_to((tmp_path / "out").resolve())
+    assert parts[0].parent.relative_to(tmp_path / "out").as_posix() == "test_name=.._.._escape/probe_cc=A_B_C/date=none"
+    assert rows(tmp_path / "out")[0][COLUMN_NAMES.index("test_name")] == "../../escape"
+    with Store(tmp_path / "s.duckdb") as store:
+        assert load_parquet(store, tmp_path / "out").stored == 1
+        assert store.con.execute("SELECT test_name, probe_cc FROM measurements").fetchall() == [
+            ("../../escape", "A/B=C")
+        ]
+
+
+def test_partitions_prune_for_hive_readers(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, _ = tree
+    process_single(root / "raw", tmp_path / "out")
+    count = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*) FROM read_parquet(?, hive_partitioning = true) "
+            "WHERE probe_cc = 'IR' AND date = '2024-03-02'",
+            [str(tmp_path / "out" / "**" / "*.parquet")],
+        )
+        .fetchone()
+    )
+    assert count == (75,)

@@ -42,10 +42,7 @@ def raw_tree(shared_data: Path, root: Path) -> dict[str, dict[str, Any]]:
 
 
 def rows(out: Path) -> list[tuple[Any, ...]]:
-    query = (
-        f"SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet(?, hive_partitioning = true, "
-        "hive_types_autocast = false) ORDER BY measurement_uid"
-    )
+    query = f"SELECT {', '.join(COLUMN_NAMES)} FROM read_parquet(?, hive_partitioning = false) ORDER BY measurement_uid"
     return duckdb.connect().execute(query, [str(out / "**" / "*.parquet")]).fetchall()
 
 

@@ -1,5 +1,5 @@
-"""Load Parquet written by `censorwatch process` (hive-partitioned test_name=/probe_cc=/date=,
-the store's columns) into the store. DuckDB reads the parts directly; INSERT OR IGNORE on the
+"""Load Parquet written by `censorwatch process` (hive-style test_name=/probe_cc=/date= folders,
+the store's columns in every part) into the store. DuckDB reads the parts directly; INSERT OR IGNORE on the
 measurement_uid primary key makes loading the same directory twice a no-op."""
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def part_files(directory: Path) -> list[Path]:
 
 def load_parquet(store: Store, directory: Path) -> ParquetLoad:
     parts = part_files(directory)
-    source = "read_parquet(?, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
+    # The parts carry every store column; the test_name=/probe_cc=/date= directories are for
+    # pruning by readers and hold path-safe (sanitised) values. With hive_partitioning on, DuckDB
+    # would overwrite the real columns with those sanitised values, so the files' columns rule.
+    source = "read_parquet(?, hive_partitioning = false, union_by_name = true)"
     files = [str(p) for p in parts]
     con = store.con
     try:
