@@ -80,6 +80,10 @@ class TestHelperServer:
             await self._serve(reader, writer)
         except (OSError, TimeoutError, h11.ProtocolError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # close() cancels connection handlers; asyncio's start_server callback would otherwise report each
+            # cancelled handler as an error. The handler ends here and its transport is aborted below.
+            pass
         finally:
             self._connections.discard(task)  # type: ignore[arg-type]
             writer.transport.abort()
