@@ -194,3 +194,19 @@ def test_partitions_prune_for_hive_readers(tree: tuple[Path, int], tmp_path: Pat
         .fetchone()
     )
     assert count == (75,)
+
+
+def test_scheduler_address(tree: tuple[Path, int], tmp_path: Path) -> None:
+    """--cluster tcp://HOST:PORT: a scheduler started separately on loopback, as on a real cluster."""
+    from dask.distributed import LocalCluster
+
+    root, good = tree
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        stats = process_tree(root / "raw", tmp_path / "remote", address)
+    assert stats.written == good
+    process_single(root / "raw", tmp_path / "single")
+    assert rows(tmp_path / "remote") == rows(tmp_path / "single")
