@@ -227,3 +227,24 @@ def test_iptables_rules_are_removed_on_stop(tmp_path: Path) -> None:
     lab.stop()
     lab.stop()  # idempotent
     assert chain not in subprocess.run(["iptables", "-S"], capture_output=True, text=True, check=True).stdout
+
+
+def test_dns_survives_a_burst_of_concurrent_queries(lab: Lab) -> None:
+    """A probe with many URLs in flight sends bursts; none may be lost (regression: a small UDP buffer)."""
+    import asyncio
+
+    import dns.asyncquery
+
+    host, port = lab.resolver.split(":")
+    name, _ = parts(lab, "dns-forged")
+    query = dns.message.make_query(name, "A")
+
+    async def burst() -> list[object]:
+        jobs = [dns.asyncquery.udp(query, host, port=int(port), source=CENSORED, timeout=2) for _ in range(300)]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    replies = asyncio.run(burst())
+    assert all(isinstance(reply, dns.message.Message) for reply in replies)
+    assert {reply.answer[0][0].to_text() for reply in replies if isinstance(reply, dns.message.Message)} == {
+        "127.0.0.66"
+    }
