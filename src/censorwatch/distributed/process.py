@@ -142,10 +142,13 @@ def process_tree(
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
         if cluster == "local":
-            local = LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
-                n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                host="127.0.0.1",
-            )
+            try:
+                local = LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
+                    n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+                    host="127.0.0.1",
+                )
+            except RuntimeError as error:  # e.g. spawned workers cannot re-import a stdin __main__
+                raise ProcessError(f"could not start a local Dask cluster: {error}") from error
             client = Client(local)  # type: ignore[no-untyped-call]
         else:
             local = None
