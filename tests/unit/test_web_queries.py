@@ -107,9 +107,9 @@ def test_search_pages_match_a_full_sort(cur: duckdb.DuckDBPyConnection, params: 
 
 def search_by_full_sort(cur: duckdb.DuckDBPyConnection, f: object) -> list[dict[str, object]]:
     """The obvious query, every matching row sorted: what search must page through."""
-    from censorwatch.web.queries import _where
+    from censorwatch.web.filters import where_clause
 
-    where, params = _where(f, None)  # type: ignore[arg-type]
+    where, params = where_clause(f, None)  # type: ignore[arg-type]
     result = cur.execute(
         f"SELECT measurement_uid FROM measurements{where} "
         "ORDER BY measurement_start_time DESC NULLS LAST, measurement_uid", params
