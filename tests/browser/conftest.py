@@ -84,7 +84,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(server.url, db, hostile.meta.measurement_uid, uids)
 
 
-@pytest.fixture(scope="session")
+# Package scope: a sync Playwright keeps an event loop running in this thread until it stops,
+# which would break asyncio.run() in every test collected after the browser tests.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed")
