@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from censorwatch.model import failures
+from censorwatch.model.failure_map import dns_failure_of, failure_of
 from censorwatch.services.test_helper import BadRequest, parse_request
-from censorwatch.services.test_helper.errors import dns_failure_of, failure_of
 from censorwatch.services.test_helper.http_fetch import canonical_header, extract_title
 from censorwatch.services.test_helper.measure import ControlRequest, ip_info
 

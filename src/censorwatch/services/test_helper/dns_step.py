@@ -11,7 +11,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
-from censorwatch.services.test_helper.errors import dns_failure_of
+from censorwatch.model.failure_map import dns_failure_of
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import h11
 
 from censorwatch.model import failures
-from censorwatch.services.test_helper.errors import failure_of
+from censorwatch.model.failure_map import failure_of
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 TITLE_WINDOW = 1 << 20  # bytes kept only to find <title>

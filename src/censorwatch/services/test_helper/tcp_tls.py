@@ -8,7 +8,7 @@ import contextlib
 import ssl
 from dataclasses import dataclass
 
-from censorwatch.services.test_helper.errors import failure_of
+from censorwatch.model.failure_map import failure_of
 
 
 @dataclass(frozen=True)
