@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from censorwatch.durable import fsync_dir, replace_durably
+
 PENDING = "pending"
 REJECTED = "rejected"
 TMP = "tmp"
@@ -55,14 +57,6 @@ class SpoolEntry:
         return SpoolEntry(value["measurement"], collector, report_id)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class UploadSpool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -81,13 +75,7 @@ class UploadSpool:
         return removed
 
     def _write(self, target: Path, data: bytes) -> None:
-        temporary = self._tmp / f"{target.name}.{secrets.token_hex(4)}"
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-        _fsync_dir(target.parent)
+        replace_durably(self._tmp / f"{target.name}.{secrets.token_hex(4)}", target, data)
 
     def put(self, entry: SpoolEntry) -> Path:
         # Names sort in spooling order, so a flush submits in the order measurements finished.
@@ -100,7 +88,7 @@ class UploadSpool:
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def reject(self, path: Path, reason: str) -> Path:
         target = self.rejected / path.name

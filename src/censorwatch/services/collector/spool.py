@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import orjson
 
+from censorwatch.durable import fsync_dir, replace_durably
 from censorwatch.services.collector.framing import Frame, ScanReport, encode_frame, scan_frames
 
 SEGMENT_PATTERN: Final = re.compile(r"^segment-(\d{8})\.cws$")
@@ -46,15 +47,6 @@ def segment_name(number: int) -> str:
     return f"segment-{number:08d}.cws"
 
 
-def _fsync_dir(path: Path) -> None:
-    # A new file's directory entry is durable only once the directory itself is synced.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class SpoolLog:
     """Single writer. `append` blocks on fsync: call it from a worker thread, never the event loop."""
 
@@ -77,7 +69,7 @@ class SpoolLog:
 
     def _open_segment(self, number: int) -> Any:
         handle = open(self.directory / segment_name(number), "ab")  # noqa: SIM115 - kept open for appends
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)  # the new segment's directory entry
         return handle
 
     @property
@@ -162,16 +154,10 @@ class Checkpoint:
 
     def save(self, directory: Path) -> None:
         target = directory / CHECKPOINT_NAME
-        temporary = target.with_suffix(".tmp")
         data = orjson.dumps(
             {"segment": self.position.segment, "offset": self.position.offset, "store": self.store}
         )
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-        _fsync_dir(directory)
+        replace_durably(target.with_suffix(".tmp"), target, data)
 
     @staticmethod
     def load(directory: Path) -> Checkpoint | None:
