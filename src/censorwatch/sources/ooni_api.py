@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 
-from censorwatch.sources.ooni_files import RawRecord
+from censorwatch.sources.ooni_files import RawRecord, parse_text
 
 DEFAULT_API = "https://api.ooni.io"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -109,16 +108,11 @@ class OoniApi:
             return RawRecord(None, None, f"API failed ({error})", location)
         if response.status_code != 200:
             return RawRecord(None, None, f"raw measurement answered HTTP {response.status_code}", location)
-        text = response.text
-        try:
-            document = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return RawRecord(None, text, "invalid JSON", location)
-        if not isinstance(document, dict):
-            return RawRecord(None, text, "not a JSON object", location)
-        # Keep OONI's own uid so a measurement fetched twice is stored once.
-        document.setdefault("measurement_uid", uid)
-        return RawRecord(document, text, None, location)
+        record = parse_text(response.text, location)
+        if record.measurement is not None:
+            # Keep OONI's own uid so a measurement fetched twice is stored once.
+            record.measurement.setdefault("measurement_uid", uid)
+        return record
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -46,6 +46,11 @@ def parse_line(line: bytes, location: str) -> RawRecord:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return RawRecord(None, None, "not UTF-8", location)
+    return parse_text(text, location)
+
+
+def parse_text(text: str, location: str) -> RawRecord:
+    """One measurement as JSON text; anything but a JSON object is an error record."""
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
