@@ -61,23 +61,14 @@ def scan_frames(stream: BinaryIO, report: ScanReport, start: int = 0) -> Iterato
             report.torn_tail += len(header)
             return
         magic, length, checksum = HEADER.unpack(header)
-        if magic != MAGIC or length > MAX_PAYLOAD:
+        # A bad header is not trusted for a length: its payload is never read.
+        payload = stream.read(length) if magic == MAGIC and length <= MAX_PAYLOAD else None
+        if payload is None or len(payload) < length or zlib.crc32(payload) != checksum:
             resumed = _resync(stream, offset + 1)
             if resumed is None:
-                report.torn_tail += _size(stream) - offset
-                return
-            report.damaged += 1
-            report.damaged_bytes += resumed - offset
-            offset = resumed
-            stream.seek(offset)
-            continue
-        payload = stream.read(length)
-        if len(payload) < length or zlib.crc32(payload) != checksum:
-            resumed = _resync(stream, offset + 1)
-            if resumed is None:
-                # The last frame is short or fails its checksum: an append cut short. A frame that
-                # is followed by others was damaged some other way (a failed write the writer
-                # moved past): skip to the next frame rather than drop what follows.
+                # The last frame is short, has a bad header or fails its checksum: an append cut
+                # short. A frame that is followed by others was damaged some other way (a failed
+                # write the writer moved past): skip to the next frame rather than drop what follows.
                 report.torn_tail += _size(stream) - offset
                 return
             report.damaged += 1
