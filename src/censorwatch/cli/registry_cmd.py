@@ -1,1 +1,250 @@
-"""Registers its command on censorwatch.cli.apps (being written)."""
+"""`censorwatch ingest registry-ru` and `censorwatch registry snapshots|diff|lookup|compliance`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import orjson
+import typer
+from rich.table import Table
+
+from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
+from censorwatch.cli.apps import ingest_app, registry_app
+from censorwatch.cli.common import DbOption, db_path, fail, stderr, stdout
+from censorwatch.cli.registry_ingest import ingest_files
+from censorwatch.store import Store
+from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
+
+FORMATS = ("table", "json")
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, not {value!r}")
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return fmt
+
+
+@contextmanager
+def _registry(db: Path | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, RegistryStore]]:
+    path = db_path(db)
+    if not path.exists():
+        fail(f"no store at {path}: run `censorwatch ingest registry-ru` first")
+    try:
+        store = Store(path, read_only=True)
+    except duckdb.Error as error:
+        fail(f"cannot open the store {path}: {error}")
+    try:
+        registry = RegistryStore(store.con)
+        if not registry.has_data():
+            fail(f"no register data in {path}: run `censorwatch ingest registry-ru FILE...` first")
+        yield store.con, registry
+    finally:
+        store.close()
+
+
+def _json_line(value: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(value) + b"\n")
+
+
+@ingest_app.command("registry-ru")
+def ingest_registry_ru(
+    files: Annotated[list[Path], typer.Argument(help="dump.csv, dump-NN.csv, nxdomain.txt or dump.xml files.")],
+    snapshot_date: Annotated[str | None, typer.Option("--snapshot-date", help="YYYY-MM-DD; default: the "
+                                                      "file's Updated:/updateTime date")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="The files given are the whole snapshot (default: "
+                                          "add to what is stored for that date).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Read register dumps (streaming) into snapshots; broken lines are counted, never fatal."""
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}")
+    forced = _day(snapshot_date, "--snapshot-date")
+    try:
+        store = Store(db_path(db))
+    except (duckdb.Error, OSError) as error:
+        fail(f"cannot open the store {db_path(db)}: {error}")
+    try:
+        report = ingest_files(store.con, files, forced, replace)
+    except ValueError as error:
+        fail(str(error))
+    finally:
+        store.close()
+    for line in report.lines():
+        stderr.print(line, highlight=False, markup=False)
+    if report.failed_files and not report.snapshots:
+        raise typer.Exit(1)
+
+
+@registry_app.command("snapshots")
+def snapshots(db: DbOption = None, fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
+    """The register snapshots stored, with their entry counts."""
+    _format(fmt)
+    with _registry(db) as (_, registry):
+        rows = registry.snapshot_table()
+    if fmt == "json":
+        _json_line([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows])
+        return
+    table = Table(title="Register snapshots")
+    for name in ("list", "date", "updated (UTC)", "entries", "skipped lines", "files"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(row["list_name"], str(row["snapshot_date"]), str(row["updated"] or ""), str(row["entries"]),
+                      str(row["skipped"]), (row["files"] or "").replace("\n", ", "))
+    stdout.print(table)
+
+
+@registry_app.command("diff")
+def diff(
+    from_date: Annotated[str | None, typer.Option("--from", help="Snapshot in effect on this date "
+                                                  "(default: the one before --to).")] = None,
+    to_date: Annotated[str | None, typer.Option("--to", help="Snapshot in effect on this date "
+                                                "(default: latest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Entries listed per kind "
+                                              "(json: all unless given; table: 20).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Entries added, removed and changed (e.g. new IPs) between two snapshots, grouped by
+    authority and decision, with each entry's first and last snapshot."""
+    _format(fmt)
+    start, end = _day(from_date, "--from"), _day(to_date, "--to")
+    with _registry(db) as (_, registry):
+        try:
+            summary = registry.diff(start, end, limit=0 if fmt == "json" else (limit or 20))
+        except LookupError_ as error:
+            fail(str(error))
+        if fmt == "json":
+            before, after = date.fromisoformat(summary["from"]), date.fromisoformat(summary["to"])
+            summary["entries"] = {
+                kind: list(registry.iter_diff_entries(before, after, kind, limit)) for kind in DIFF_KINDS
+            }
+            _json_line(summary)
+            return
+    _diff_tables(summary)
+
+
+def _diff_tables(summary: dict[str, Any]) -> None:
+    stdout.print(
+        f"Register {summary['from']} -> {summary['to']}: {summary['added']} added, {summary['removed']} removed, "
+        f"{summary['changed']} changed", highlight=False,
+    )
+    groups = Table(title="By authority and decision")
+    for name in ("authority", "decision", "decision date", "added", "removed", "changed"):
+        groups.add_column(name)
+    for group in summary["groups"][:30]:
+        groups.add_row(str(group["authority"] or "-"), str(group["decision"] or "-"),
+                       str(group["decision_date"] or "-"),
+                       str(group["added"]), str(group["removed"]), str(group["changed"]))
+    stdout.print(groups)
+    for kind in DIFF_KINDS:
+        entries = summary["entries"][kind]
+        if not entries:
+            continue
+        table = Table(title=f"{kind.capitalize()} (first {len(entries)})")
+        for name in ("names", "addresses", "authority", "decision", "first seen", "last seen"):
+            table.add_column(name, overflow="fold")
+        for entry in entries:
+            names = ", ".join((entry["domains_unicode"] or []) + (entry["urls"] or [])[:3]) or "-"
+            addresses = ", ".join((entry["ips"] or []) + (entry["subnets"] or []))[:120]
+            if kind == "changed":
+                addresses = " ".join([f"+{a}" for a in entry["addresses_added"]]
+                                     + [f"-{a}" for a in entry["addresses_removed"]])[:120]
+            table.add_row(names, addresses or "-", str(entry["authority"] or "-"), str(entry["decision"] or "-"),
+                          str(entry["first_seen"]), str(entry["last_seen"]))
+        stdout.print(table)
+
+
+@registry_app.command("lookup")
+def lookup(
+    target: Annotated[str, typer.Argument(help="A URL, a domain or an IP address.")],
+    at: Annotated[str | None, typer.Option("--date", help="Snapshot in effect on this date (default: latest).")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Also entries no longer (or not yet) in force.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Register entries naming a URL, a domain (wildcards honoured) or an IP (subnets honoured)."""
+    _format(fmt)
+    when = _day(at, "--date")
+    with _registry(db) as (_, registry):
+        try:
+            entries = registry.lookup(target, when, history=history)
+            snapshot = registry.snapshot_at(when)
+        except LookupError_ as error:
+            fail(f"cannot look up {target!r}: {error}")
+    if fmt == "json":
+        _json_line({"target": target, "snapshot": snapshot.isoformat() if snapshot else None, "entries": entries})
+        return
+    if snapshot is None:
+        stderr.print(f"no register snapshot on or before {when}", highlight=False)
+    if not entries:
+        stdout.print(f"{target}: not in the register snapshot of {snapshot}", highlight=False)
+        return
+    table = Table(title=f"{target} in the register (snapshot {snapshot})")
+    for name in ("match", "authority", "decision", "decision date", "names", "addresses", "in force", "first seen",
+                 "last seen"):
+        table.add_column(name, overflow="fold")
+    for entry in entries:
+        names = ", ".join((entry["domains_unicode"] or []) + (entry["urls"] or [])[:3]) or "-"
+        addresses = ", ".join((entry["ips"] or []) + (entry["subnets"] or []))
+        table.add_row(entry["match"], str(entry["authority"] or "-"), str(entry["decision"] or "-"),
+                      str(entry["decision_date"] or "-"), names, addresses[:120] or "-",
+                      "yes" if entry["snapshot"] else "no", str(entry["first_seen"]), str(entry["last_seen"]))
+    stdout.print(table)
+
+
+@registry_app.command("compliance")
+def compliance_cmd(
+    country: Annotated[str, typer.Option("--country", help="Two-letter country code (probe_cc).")] = "RU",
+    since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    examples: Annotated[int, typer.Option("--examples", min=0, help="Example targets per bucket.")] = 5,
+    db: DbOption = None,
+) -> None:
+    """Per network and snapshot: registered-and-blocked, registered-but-reachable and
+    blocked-but-unregistered targets, from stored verdicts and the register in effect."""
+    _format(fmt)
+    if len(country) != 2 or not country.isalpha():
+        fail(f"--country must be a two-letter country code, not {country!r}")
+    window = Window(country.upper(), _day(since, "--since"), _day(until, "--until"))
+    with _registry(db) as (con, _):
+        try:
+            rows = [row.as_dict() for row in compliance(con, window, examples)]
+        except LookupError_ as error:
+            fail(str(error))
+        before_register = unmatched_measurements(con, window)
+    if fmt == "json":
+        _json_line({"country": window.country, "networks": rows, "measurements_before_first_snapshot": before_register})
+        return
+    if not rows:
+        stdout.print(f"No {window.country} measurements with a verdict in the period of a register snapshot.")
+    table = Table(title=f"Compliance with the register, {window.country}")
+    for name in ("network", "snapshot", "targets", *(b.replace("_", " ") for b in BUCKETS)):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(row["probe_asn"], row["snapshot"], str(row["targets"]), *(str(row[b]) for b in BUCKETS))
+    stdout.print(table)
+    for row in rows:
+        for bucket in ("registered_reachable", "blocked_unregistered", "blocked_host_listed"):
+            if row["examples"][bucket]:
+                stdout.print(f"{row['probe_asn']} {row['snapshot']} {bucket.replace('_', ' ')}: "
+                             + ", ".join(row["examples"][bucket]), highlight=False, markup=False)
+    if before_register:
+        stderr.print(f"{before_register} measurements predate the first register snapshot and are not counted",
+                     highlight=False)
