@@ -16,6 +16,9 @@ from censorwatch.web.render import NotFound, page
 
 router = APIRouter()
 
+REGISTER_COLUMNS = ("match", "authority", "decision", "decision_date", "domains_unicode", "urls", "ips", "subnets",
+                    "block_type", "first_seen", "last_seen", "snapshot")
+
 
 def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | None, since: str | None,
           until: str | None) -> dict[str, Any]:
@@ -27,8 +30,9 @@ def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | No
         raise NotFound(f"No measurements of {target} in this selection.")
     registry = register(cur)
     entries = registry.lookup(f.domain or target) if registry is not None else None
-    # Entries may differ in their fields: the table shows the union, in order of appearance.
-    columns = list(dict.fromkeys(key for entry in entries or [] for key in entry))
+    # The fields a reader needs to find the order; the API's lookup has them all.
+    present = {key for entry in entries or [] for key in entry}
+    columns = [key for key in REGISTER_COLUMNS if key in present] or sorted(present)
     return {
         "target": target.strip(),
         "filters": f.as_params(),
