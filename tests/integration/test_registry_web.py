@@ -3,6 +3,8 @@ register section, on a store filled by the real ingest command."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
