@@ -10,6 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property, lru_cache
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 DUMP = "dump"
@@ -55,6 +56,7 @@ def _label_to_unicode(label: str) -> str:
     return label
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_domain(text: str) -> Domain:
     """`*.Пример.РФ.` -> Domain("xn--e1afmkfd.xn--p1ai", "пример.рф", wildcard=True).
 
@@ -118,6 +120,8 @@ def url_host(url: str) -> str | None:
 
 
 def _is_ip_literal(host: str) -> bool:
+    if ":" not in host and not host[-1:].isdigit():
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -130,6 +134,12 @@ def normalise_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return ipaddress.ip_address(text.strip())
     except ValueError as error:
         raise NormaliseError(f"not an IP address: {text!r}") from error
+
+
+@lru_cache(maxsize=1 << 16)
+def address_text(text: str) -> str:
+    """normalise_address as text; cached because hosting addresses (CDNs) repeat on many lines."""
+    return str(normalise_address(text))
 
 
 def normalise_subnet(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -159,7 +169,7 @@ class RegistryEntry:
     list_name: str = DUMP
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
         if self.content_id is not None:
             return _digest(["id", str(self.content_id)])
@@ -170,7 +180,7 @@ class RegistryEntry:
         order = [self.list_name, self.authority or "", self.decision or "", str(self.decision_date or "")]
         return _digest([*order, *names])
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return _digest(
             [

@@ -22,8 +22,8 @@ from censorwatch.model.registry import (
     Domain,
     NormaliseError,
     RegistryEntry,
+    address_text,
     canonical_url,
-    normalise_address,
     normalise_domain,
     normalise_subnet,
 )
@@ -113,7 +113,7 @@ def _addresses(field_text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if "/" in part:
             subnets.append(str(normalise_subnet(part)))
         else:
-            ips.append(str(normalise_address(part)))
+            ips.append(address_text(part))
     return tuple(dict.fromkeys(ips)), tuple(dict.fromkeys(subnets))
 
 

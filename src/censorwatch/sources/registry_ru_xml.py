@@ -22,8 +22,8 @@ from censorwatch.model.registry import (
     DUMP,
     NormaliseError,
     RegistryEntry,
+    address_text,
     canonical_url,
-    normalise_address,
     normalise_domain,
     normalise_subnet,
 )
@@ -65,7 +65,7 @@ def _content_entry(content: _Content) -> RegistryEntry:
     except ValueError as error:
         raise NormaliseError(f"content id {raw_id!r} is not a number") from error
     values = content.values
-    ips = [str(normalise_address(v)) for v in values.get("ip", []) + values.get("ipv6", [])]
+    ips = [address_text(v) for v in values.get("ip", []) + values.get("ipv6", [])]
     subnets = [str(normalise_subnet(v)) for v in values.get("ipSubnet", []) + values.get("ipv6Subnet", [])]
     names = values.get("domain", []) + values.get("domainMask", [])
     domains = [normalise_domain(v) for v in names if v.strip()]
