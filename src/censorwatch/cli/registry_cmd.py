@@ -16,7 +16,7 @@ from rich.table import Table
 
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
-from censorwatch.cli.common import DbOption, db_path, fail, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr, stdout
 from censorwatch.cli.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
@@ -80,7 +80,8 @@ def ingest_registry_ru(
     except (duckdb.Error, OSError) as error:
         fail(f"cannot open the store {db_path(db)}: {error}")
     try:
-        report = ingest_files(store.con, files, forced, replace)
+        with progress("register", unit="entries") as reporter:
+            report = ingest_files(store.con, files, forced, replace, on_progress=reporter.advance)
     except ValueError as error:
         fail(str(error))
     finally:

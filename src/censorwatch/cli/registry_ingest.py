@@ -3,13 +3,14 @@ transaction per snapshot), with a report of what was read and skipped."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from censorwatch.model.registry import DUMP, NXDOMAIN
+from censorwatch.model.registry import DUMP, NXDOMAIN, RegistryEntry
 from censorwatch.sources.registry_ru import (
     DumpCsv,
     NxdomainTxt,
@@ -73,8 +74,22 @@ def plan(path: Path, forced: date | None) -> PlannedFile:
     return PlannedFile(path, reader, DUMP, when, updated)
 
 
-def ingest_files(con: duckdb.DuckDBPyConnection, files: list[Path], forced: date | None,
-                 replace: bool) -> IngestReport:
+def _counted(entries: Iterator[RegistryEntry], on_progress: Callable[[int], None] | None) -> Iterator[RegistryEntry]:
+    if on_progress is None:
+        yield from entries
+        return
+    pending = 0
+    for entry in entries:
+        yield entry
+        pending += 1
+        if pending == 1000:
+            on_progress(pending)
+            pending = 0
+    on_progress(pending)
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, files: list[Path], forced: date | None, replace: bool,
+                 on_progress: Callable[[int], None] | None = None) -> IngestReport:
     report = IngestReport()
     groups: dict[tuple[str, date], list[PlannedFile]] = {}
     for path in files:
@@ -92,7 +107,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, files: list[Path], forced: date
         try:
             for planned in planned_files:
                 try:
-                    writer.add(planned.reader.entries())
+                    writer.add(_counted(planned.reader.entries(), on_progress))
                 except (RegistryFormatError, OSError) as error:
                     report.failed_files.append(str(error))
                     continue
