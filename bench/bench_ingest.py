@@ -1,0 +1,274 @@
+"""OONI ingest throughput against the bound "decompress and parse the same files with the same
+JSON library (orjson, as sources.ooni_files does), nothing else", measured in the same run.
+
+    .venv/bin/python bench/bench_ingest.py [--measurements 100000] [--files 40] [--workers 2]
+                                           [--profile auto|always|never]
+
+Builds a raw-layout tree (raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz) in a temporary directory by
+replicating every readable real measurement of ../shared/data/ooni/measurements with fresh ids
+(bench_ingest_data.py). No network. Then, each in a fresh interpreter so its peak RSS is its own
+(sampled: the process and all its children, summed, so Dask workers count):
+
+  bound         gzip.open + line iteration + orjson.loads, one process (= the bound per core)
+  bound xW      the same over W processes (how far this machine scales when others share it)
+  ingest        `censorwatch ingest ooni` as a library call: expand_paths -> read_records ->
+                ingest_records into a fresh DuckDB file (what the CLI runs, minus its progress bar)
+  process       `censorwatch process --cluster local` as a library call: process_tree on a Dask
+                LocalCluster of W single-threaded workers, one task per file, Parquet out
+                (wall time includes starting and stopping the cluster, as a CLI run does)
+
+The ratio column is throughput / (cores x bound per core); the issue's target is >= 0.50. With
+--profile auto (default) a ratio below the target adds a cProfile run of the single-process path
+on a small tree of the same mix, and the analysis cost of each template measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+
+from bench_ingest_data import DEFAULT_SOURCE, Tree, build_tree
+
+TARGET = 0.50
+
+
+# --- phases (each runs in its own interpreter: `bench_ingest.py --phase NAME --spec JSON`) ---
+
+
+def decompress_only(path: str) -> tuple[int, int]:
+    count = size = 0
+    with gzip.open(path, "rb") as handle:
+        for line in handle:
+            count += 1
+            size += len(line)
+    return count, size
+
+
+def parse_file(path: str) -> tuple[int, int]:
+    """The bound's unit of work: decompress and parse, nothing else."""
+    count = size = 0
+    loads = orjson.loads
+    with gzip.open(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                loads(line)
+                count += 1
+                size += len(line)
+    return count, size
+
+
+def files_of(root: str) -> list[str]:
+    from censorwatch.sources.ooni_files import expand_paths
+
+    return [str(p) for p in expand_paths([Path(root)])]
+
+
+def phase_bound(spec: dict[str, Any]) -> dict[str, Any]:
+    files = files_of(spec["root"])
+    started = time.perf_counter()
+    decompressed = [decompress_only(p) for p in files]
+    gunzip = time.perf_counter() - started
+    started = time.perf_counter()
+    parsed = [parse_file(p) for p in files]
+    seconds = time.perf_counter() - started
+    return {"measurements": sum(c for c, _ in parsed), "seconds": seconds, "gunzip_seconds": gunzip,
+            "gunzip_lines": sum(c for c, _ in decompressed)}
+
+
+def phase_bound_parallel(spec: dict[str, Any]) -> dict[str, Any]:
+    files = files_of(spec["root"])
+    with get_context("spawn").Pool(spec["workers"]) as pool:
+        pool.map(abs, range(spec["workers"]))  # workers up before the clock starts
+        started = time.perf_counter()
+        parsed = pool.map(parse_file, files, chunksize=1)
+        seconds = time.perf_counter() - started
+    return {"measurements": sum(c for c, _ in parsed), "seconds": seconds}
+
+
+def run_ingest(root: str, db: Path) -> Any:
+    from censorwatch.sources.ingest import ingest_records
+    from censorwatch.sources.ooni_files import expand_paths, read_records
+    from censorwatch.store import Store
+
+    def records() -> Any:
+        for path in expand_paths([Path(root)]):
+            yield from read_records(path)
+
+    with Store(db) as store:
+        return ingest_records(store, records(), "ooni")
+
+
+def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:
+    db = Path(spec["work"]) / "ingest.duckdb"
+    started = time.perf_counter()
+    stats = run_ingest(spec["root"], db)
+    seconds = time.perf_counter() - started
+    return {"measurements": stats.read, "stored": stats.stored, "skipped": sum(stats.skipped.values()),
+            "seconds": seconds, "db_bytes": db.stat().st_size}
+
+
+def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
+    from censorwatch.distributed.process import process_tree
+
+    out = Path(spec["work"]) / "parquet"
+    started = time.perf_counter()
+    stats = process_tree(Path(spec["root"]), out, "local", spec["workers"])
+    seconds = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in out.rglob("*.parquet"))
+    return {"measurements": stats.read, "stored": stats.written, "skipped": sum(stats.skipped.values()),
+            "seconds": seconds, "parts": stats.parts, "parquet_bytes": size}
+
+
+def phase_profile(spec: dict[str, Any]) -> dict[str, Any]:
+    from bench_ingest_profile import (
+        ingest_breakdown,
+        print_breakdown,
+        print_cprofile,
+        print_template_costs,
+        process_breakdown,
+    )
+
+    root, work = Path(spec["root"]), Path(spec["work"])
+    clock, seconds = ingest_breakdown(root, work / "profile-timed.duckdb")
+    print_breakdown("ingest ooni -> DuckDB, stage timers", clock, seconds, spec["measurements"], spec["json_bytes"])
+    clock, seconds = process_breakdown(root, work / "profile-parquet")
+    print_breakdown("process_file (the Dask task) in one process, stage timers", clock, seconds,
+                    spec["measurements"], spec["json_bytes"])
+    print_cprofile(root, work / "profile.duckdb", run_ingest)
+    print_template_costs(Path(spec["source"]), spec["repeats"])
+    return {"measurements": spec["measurements"], "seconds": seconds}
+
+
+PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "bound": phase_bound, "bound-parallel": phase_bound_parallel, "ingest": phase_ingest,
+    "process": phase_process, "profile": phase_profile,
+}
+
+
+# --- the driver ---
+
+
+def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs a phase in a fresh interpreter; adds peak_mib, the highest sampled RSS of the phase's
+    process tree (Dask's nanny and worker processes included)."""
+    command = [sys.executable, __file__, "--phase", name, "--spec", json.dumps(spec)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak = [0]
+    sampler = threading.Thread(target=sample_rss, args=(child.pid, peak), daemon=True)
+    sampler.start()
+    output, _ = child.communicate(timeout=3600)
+    sampler.join(5)
+    if child.returncode != 0:
+        raise SystemExit(f"phase {name} failed with exit status {child.returncode}")
+    lines = output.strip().splitlines()
+    for line in lines[:-1]:
+        print(line)
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["peak_mib"] = peak[0] / 2**20
+    return result
+
+
+def sample_rss(pid: int, peak: list[int]) -> None:
+    try:
+        root = psutil.Process(pid)
+        while root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
+            total = 0
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            peak[0] = max(peak[0], total)
+            time.sleep(0.05)
+    except psutil.Error:
+        return
+
+
+def row(name: str, cores: int, result: dict[str, Any], tree: Tree, per_core: float) -> None:
+    seconds = result["seconds"]
+    rate = result["measurements"] / seconds
+    ratio = rate / (cores * per_core)
+    print(f"{name:<30} {cores:>5} {result['measurements']:>8} {seconds:8.2f} {rate:10.0f} "
+          f"{tree.json_bytes / seconds / 1e6:8.1f} {result['peak_mib']:9.0f} {ratio:10.3f}")
+
+
+def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
+    from censorwatch.distributed.parts import ROW_GROUP
+    from censorwatch.sources.ingest import BATCH
+
+    bound = results["bound"]
+    per_core = bound["measurements"] / bound["seconds"]
+    print(f"\n{'path':<30} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
+          f"{'peak MiB':>9} {'x bound/c':>10}")
+    row("bound: gunzip + orjson.loads", 1, bound, tree, per_core)
+    row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, per_core)
+    row("ingest ooni -> DuckDB", 1, results["ingest"], tree, per_core)
+    row(f"process, LocalCluster x{workers}", workers, results["process"], tree, per_core)
+    print(f"MB = 10^6 bytes of uncompressed JSON; x bound/c = throughput / (cores x bound per core), target >= "
+          f"{TARGET:.2f}; peak MiB = highest sampled RSS of the phase's processes together. Load average "
+          f"{os.getloadavg()[0]:.2f} at the end (others share this machine).")
+    print(f"bound split: gunzip + line split alone {bound['gunzip_seconds']:.2f} s, i.e. "
+          f"{100 * bound['gunzip_seconds'] / bound['seconds']:.0f}% of the bound's {bound['seconds']:.2f} s")
+    ingest, process = results["ingest"], results["process"]
+    print(f"stored: DuckDB {ingest['stored']} ({ingest['db_bytes'] / 1e6:.0f} MB file), Parquet {process['stored']} "
+          f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB); skipped {ingest['skipped']} / "
+          f"{process['skipped']}")
+    print(f"batches are counted in rows, not bytes: the largest {BATCH} measurements of one file (ingest's "
+          f"BATCH) are {tree.largest_run(BATCH) / 1e6:.0f} MB of JSON, the largest {ROW_GROUP} (a Parquet row "
+          f"group) {tree.largest_run(ROW_GROUP) / 1e6:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--measurements", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=40, help="about this many .jsonl.gz files")
+    parser.add_argument("--workers", type=int, default=2, help="Dask workers (and bound processes)")
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="real measurements to replicate")
+    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--profile-measurements", type=int, default=4600)
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(PHASES[args.phase](json.loads(args.spec))))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
+        work = Path(scratch)
+        started = time.perf_counter()
+        tree = build_tree(args.source, work / "input", args.measurements, args.files, args.workers)
+        built = time.perf_counter() - started
+        print(f"input: {tree.measurements} measurements replicated from {tree.templates} real ones "
+              f"({len(tree.skipped)} unreadable skipped) into {len(tree.files)} files under {tree.root}: "
+              f"{tree.json_bytes / 1e6:.1f} MB of JSON, {tree.gz_bytes / 1e6:.1f} MB gzipped, built in {built:.1f} s")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+        spec = {"root": str(tree.root), "work": str(work), "workers": args.workers}
+        results = {name: run_phase(name, spec) for name in ("bound", "bound-parallel", "ingest", "process")}
+        report(results, tree, args.workers)
+        per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
+        worst = min(results[n]["measurements"] / results[n]["seconds"] / (c * per_core)
+                    for n, c in (("ingest", 1), ("process", args.workers)))
+        if args.profile == "always" or (args.profile == "auto" and worst < TARGET):
+            print()
+            small = build_tree(args.source, work / "profile-input", args.profile_measurements, 1, args.workers)
+            print(f"profile input: {small.measurements} measurements in {len(small.files)} files, same mix")
+            run_phase("profile", {"root": str(small.root), "work": str(work), "source": str(args.source),
+                                  "repeats": 20, "measurements": small.measurements,
+                                  "json_bytes": small.json_bytes})
+
+
+if __name__ == "__main__":
+    main()
