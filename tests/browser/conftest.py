@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from censorwatch.cli.registry_ingest import ingest_files
 from censorwatch.store.database import Store
 from censorwatch.web import demo
 from censorwatch.web.aggregates import refresh_aggregates
@@ -65,9 +66,31 @@ LOOKUPS = {
 }
 
 
+HOSTILE_DECISION = f'<img src=x onerror="{PWNED}">'
+REGISTER_WEEKS = (
+    ("2022-03-01", [f"104.244.42.1;twitter.com;;Генпрокуратура;{HOSTILE_DECISION};2022-02-24",
+                    "185.1.1.1;*.bbc.com;;Генпрокуратура;27-31-2022/Ид1;2022-03-04"]),
+    ("2022-03-08", [f"104.244.42.1 | 104.244.42.2;twitter.com;;Генпрокуратура;{HOSTILE_DECISION};2022-02-24",
+                    "185.1.1.1;*.bbc.com;;Генпрокуратура;27-31-2022/Ид1;2022-03-04",
+                    "157.240.1.1;facebook.com;;Генпрокуратура;27-31-2022/Ид2;2022-03-04"]),
+)
+
+
+def add_register(db: Path, folder: Path) -> None:
+    """Two register snapshots, written as z-i dumps and read by the real ingest."""
+    paths = []
+    for day, lines in REGISTER_WEEKS:
+        path = folder / f"dump-{day}.csv"
+        path.write_bytes(("\n".join([f"Updated: {day} 06:00:00 +0000", *lines]) + "\n").encode("cp1251"))
+        paths.append(path)
+    with Store(db) as store:
+        ingest_files(store.con, paths, None, False)
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    db = tmp_path_factory.mktemp("web") / "store.duckdb"
+    folder = tmp_path_factory.mktemp("web")
+    db = folder / "store.duckdb"
     hostile = demo.record(hostile_measurement(), "http_blockpage")
     with Store(db) as store:
         store.add(demo.synthetic())
@@ -80,6 +103,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             row = store.con.execute(sql).fetchone()
             if row:
                 uids[name] = row[0]
+    add_register(db, folder)
     with BackgroundServer(db) as server:
         yield Site(server.url, db, hostile.meta.measurement_uid, uids)
 

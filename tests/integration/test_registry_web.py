@@ -4,6 +4,7 @@ register section, on a store filled by the real ingest command."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -56,3 +57,33 @@ def test_target_page_shows_the_order_escaped(client: TestClient) -> None:
     assert page.status_code == 200
     assert 'id="register"' in page.text and "Генпрокуратура" in page.text
     assert HOSTILE_DECISION not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_register_page_lookup_and_changes(client: TestClient) -> None:
+    page = client.get("/register", params={"t": "twitter.com"})
+    assert page.status_code == 200
+    assert 'id="lookup"' in page.text and "Генпрокуратура" in page.text
+    assert HOSTILE_DECISION not in page.text
+    assert "1</strong> added" in page.text and "new.example" in page.text
+    data = client.get("/register.json", params={"t": "new.example", "date": "2022-03-02"}).json()
+    (entry,) = data["lookup"]["entries"]
+    assert entry["snapshot"] is None and entry["first_seen"] == "2022-03-08"  # not yet in force on 2 March
+    assert data["diff"]["added"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [({"date": "yesterday"}, 400), ({"t": "not a target"}, 400), ({"from": "2000-01-01"}, 400)],
+)
+def test_register_page_bad_queries(client: TestClient, params: dict[str, str], status: int) -> None:
+    response = client.get("/register.json", params=params)
+    assert response.status_code == status and response.json()["error"]
+
+
+def test_register_page_without_register_data(tmp_path: Path) -> None:
+    db = tmp_path / "plain.duckdb"
+    with Store(db) as store:
+        store.add(demo.synthetic(days=2, per_day=1))
+    with TestClient(create_app(db)) as plain:
+        response = plain.get("/register")
+        assert response.status_code == 404 and "ingest registry-ru" in response.text

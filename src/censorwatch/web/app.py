@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from censorwatch import __version__
 from censorwatch.web import api
-from censorwatch.web.pages import country, home, measurement, search, target
+from censorwatch.web.pages import country, home, measurement, register, search, target
 from censorwatch.web.store_access import StoreAccess
 
 # No inline script or style at all, nothing from another origin: a measurement that slipped past
@@ -51,7 +51,7 @@ def create_app(db: Path, idle_close: float = 2.0) -> FastAPI:
         return response
 
     app.include_router(api.router)
-    for module in (home, country, target, measurement, search):
+    for module in (home, country, target, measurement, search, register):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("censorwatch.web") / "static")), name="static")
     return app
