@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -24,10 +25,16 @@ pytestmark = pytest.mark.integration
 
 
 class FakeOoni:
-    """Pages of /api/v1/measurements by offset, raw bodies by uid; chosen uids fail with 503 first."""
+    """Pages of /api/v1/measurements by offset, raw bodies by uid; chosen uids fail with 503 first.
+    /api/v1/aggregation answers `aggregation` (a body) with `aggregation_status`, after
+    `aggregation_busy` 503s; 404 when no body is given."""
 
-    def __init__(self, pages: list[list[dict[str, Any]]], bodies: dict[str, str], flaky: set[str]) -> None:
+    def __init__(self, pages: list[list[dict[str, Any]]], bodies: dict[str, str], flaky: set[str], *,
+                 aggregation: str | None = None, aggregation_status: int = 200, aggregation_busy: int = 0) -> None:
         self.pages, self.bodies, self.flaky = pages, bodies, set(flaky)
+        self.aggregation, self.aggregation_status, self.aggregation_busy = (aggregation, aggregation_status,
+                                                                            aggregation_busy)
+        self.aggregation_queries: list[dict[str, str]] = []
         self.hits: Counter[str] = Counter()
         self.times: list[float] = []
         fake = self
@@ -54,6 +61,15 @@ class FakeOoni:
                         self._send(200, fake.bodies[uid])
                     else:
                         self._send(404, '{"error": "not found"}')
+                elif parts.path == "/api/v1/aggregation":
+                    fake.aggregation_queries.append(query)
+                    if fake.aggregation_busy > 0:
+                        fake.aggregation_busy -= 1
+                        self._send(503, "busy")
+                    elif fake.aggregation is None:
+                        self._send(404, "{}")
+                    else:
+                        self._send(fake.aggregation_status, fake.aggregation)
                 else:
                     self._send(404, "{}")
 
@@ -151,3 +167,169 @@ def test_recorded_api_pages(shared_data: Path, tmp_path: Path) -> None:
         # idempotent ingest stores each once.
         assert stats.read == 100
         assert (stats.stored, stats.duplicates) == (len(set(uids)), 100 - len(set(uids))) == (87, 13)
+
+
+RECORDED_AGGREGATION = ("aggregation__test_name-web_connectivity_since-2022-03-01_until-2022-03-04_"
+                        "axis_x-measurement_start_day_time_grain-day.json")
+
+
+def _aggregation_body(*counts: int) -> str:
+    rows = [{"measurement_start_day": f"2026-11-0{i + 1}", "measurement_count": n, "anomaly_count": 0,
+             "confirmed_count": 0, "failure_count": 0, "ok_count": n} for i, n in enumerate(counts)]
+    return json.dumps({"v": 0, "dimension_count": 1, "result": rows,
+                       "db_stats": {"row_count": 1, "bytes": 1, "total_row_count": 1, "elapsed_seconds": 0.01}})
+
+
+def _cli(url: str, db: Path, *extra: str, retries: int = 0,
+         **popen: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "censorwatch", "ingest", "ooni", "--from-api", "--probe-cc", "ru", "--since",
+         "2026-11-01", "--until", "2026-11-03", "--api-url", url, "--rate", "0", "--retries", str(retries),
+         "--db", str(db), *extra],
+        capture_output=True, text=True, timeout=120, **popen,
+    )
+
+
+def _stored(db: Path) -> int:
+    with Store(db, read_only=True) as store:
+        row = store.con.execute("SELECT count(*) FROM measurements").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_aggregation_goes_through_retries_and_rate_limit() -> None:
+    pages, bodies = _synthetic(3, 10)
+    with FakeOoni(pages, bodies, set(), aggregation=_aggregation_body(2, 1), aggregation_busy=1) as fake:
+        slept: list[float] = []
+        api = OoniApi(fake.url, requests_per_second=0, backoff=0.01, sleep=slept.append)
+        counted = api.count_measurements(ApiQuery("RU", "2026-11-01", "2026-11-03", "web_connectivity"))
+        api.close()
+        assert counted.total == 3
+        assert len(fake.aggregation_queries) == 2  # one 503, then the answer
+        assert slept == [0.01]
+        assert fake.aggregation_queries[-1] == {
+            "probe_cc": "RU", "since": "2026-11-01", "until": "2026-11-03", "test_name": "web_connectivity",
+            "axis_x": "measurement_start_day", "time_grain": "day"}
+        fake.times.clear()
+        api = OoniApi(fake.url, requests_per_second=20)
+        api.count_measurements(ApiQuery("RU", "2026-11-01", "2026-11-03"))
+        records = list(api_records(api, ApiQuery("RU", "2026-11-01", "2026-11-03", page_size=10)))
+        api.close()
+    assert len(records) == 3
+    gaps = [b - a for a, b in zip(fake.times, fake.times[1:], strict=False)]
+    assert len(gaps) == 4 and min(gaps) >= 0.035  # the aggregation call waits its turn like the others
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "problem"),
+    [
+        ('{"error": "Invalid since and until values", "v": 0}', 200, "OONI answered an error"),
+        ("<html>gateway</html>", 200, "not JSON"),
+        ('{"v": 0, "dimension_count": 1, "result": {"measurement_count": 25}}', 200, "no result list"),
+        ('{"detail": "bad"}', 400, "HTTP 400"),
+    ],
+)
+def test_unusable_aggregation_errors(body: str, status: int, problem: str) -> None:
+    with FakeOoni([[]], {}, set(), aggregation=body, aggregation_status=status) as fake:
+        api = OoniApi(fake.url, requests_per_second=0)
+        with pytest.raises(ApiError, match=problem):
+            api.count_measurements(ApiQuery("RU", "2026-11-01", "2026-11-03"))
+        api.close()
+
+
+def test_cli_shows_oonis_total(tmp_path: Path) -> None:
+    pages, bodies = _synthetic(25, 100)
+    with FakeOoni(pages, bodies, set(), aggregation=_aggregation_body(20, 5)) as fake:
+        done = _cli(fake.url, tmp_path / "s.duckdb", "--test-name", "web_connectivity")
+    assert done.returncode == 0, done.stderr
+    assert "OONI's aggregation counts 25 measurements over 2 days" in done.stderr
+    assert "OONI counted 25 measurements for this query; fetched 25" in done.stderr
+    assert "stored 25" in done.stderr
+    assert fake.aggregation_queries == [{
+        "probe_cc": "RU", "since": "2026-11-01", "until": "2026-11-03", "test_name": "web_connectivity",
+        "axis_x": "measurement_start_day", "time_grain": "day"}]
+    assert _stored(tmp_path / "s.duckdb") == 25
+
+
+def test_cli_total_from_a_partly_malformed_aggregation(tmp_path: Path) -> None:
+    pages, bodies = _synthetic(25, 100)
+    body = json.loads(_aggregation_body(20, 5))
+    body["result"][1]["measurement_count"] = "5"
+    with FakeOoni(pages, bodies, set(), aggregation=json.dumps(body)) as fake:
+        done = _cli(fake.url, tmp_path / "s.duckdb")
+    assert done.returncode == 0, done.stderr
+    assert ("OONI's aggregation counts 20 measurements over 1 day (a lower bound: 1 malformed rows skipped, "
+            "row 1: measurement_count is not a non-negative integer: '5')") in done.stderr
+    assert "OONI counted 20 measurements for this query; fetched 25" in done.stderr
+
+
+def test_cli_replays_recorded_aggregation(shared_data: Path, tmp_path: Path) -> None:
+    envelope = json.loads((shared_data / "ooni" / "api_responses" / RECORDED_AGGREGATION).read_text("utf-8"))
+    pages, bodies = _synthetic(12, 100)
+    with FakeOoni(pages, bodies, set(), aggregation=envelope["body"],
+                  aggregation_status=envelope["status"]) as fake:
+        done = _cli(fake.url, tmp_path / "s.duckdb")
+    assert done.returncode == 0, done.stderr
+    # The recorded real answer: 1113357 + 1212215 + 1161898 web_connectivity measurements over three days.
+    assert "OONI's aggregation counts 3487470 measurements over 3 days" in done.stderr
+    assert "OONI counted 3487470 measurements for this query; fetched 12" in done.stderr
+    assert _stored(tmp_path / "s.duckdb") == 12
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "retries"),
+    [
+        ('{"error": "Choose time_grain between day, week for the given time range", "v": 0}', 200, 0),
+        ("busy\nand a second line", 500, 1),  # retried once like every call, then given up on
+        ("no such\nroute here", 404, 0),  # a multi-line body still makes one log line
+    ],
+)
+def test_cli_failing_aggregation_does_not_stop_ingest(tmp_path: Path, body: str | None, status: int,
+                                                      retries: int) -> None:
+    pages, bodies = _synthetic(25, 100)
+    with FakeOoni(pages, bodies, set(), aggregation=body, aggregation_status=status) as fake:
+        done = _cli(fake.url, tmp_path / "s.duckdb", retries=retries)
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "aggregation" in line]
+    assert len(notes) == 1 and notes[0].startswith("no total from OONI's aggregation, going on without one")
+    if status == 404:
+        assert notes[0].endswith("aggregation answered HTTP 404: no such route here")
+    assert "OONI counted" not in done.stderr
+    assert "read 25 records: stored 25" in done.stderr
+    assert len(fake.aggregation_queries) == retries + 1
+    assert _stored(tmp_path / "s.duckdb") == 25
+
+
+def test_cli_bar_has_a_total_on_a_terminal(tmp_path: Path) -> None:
+    pty = pytest.importorskip("pty")
+    pages, bodies = _synthetic(25, 100)
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+    with FakeOoni(pages, bodies, set(), aggregation=_aggregation_body(20, 5)) as fake:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "censorwatch", "ingest", "ooni", "--from-api", "--probe-cc", "RU", "--since",
+             "2026-11-01", "--until", "2026-11-03", "--api-url", fake.url, "--rate", "0",
+             "--db", str(tmp_path / "s.duckdb")],
+            stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "TERM": "xterm", "COLUMNS": "160"},
+        )
+        os.close(follower)  # only the child holds the terminal now: reading ends with EIO when it exits
+        try:
+            # Read while it runs, so a chatty bar can never fill the terminal's buffer and block the child.
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            returncode = child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            os.close(leader)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert returncode == 0, screen
+    assert "25/25" in screen  # rich's M-of-N column: the total came from OONI's count
+    assert "100%" in screen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from censorwatch.cli.apps import ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.model.measurement import parse_time
 from censorwatch.sources.ingest import ingest_records
+from censorwatch.sources.ooni_aggregation import Aggregation
 from censorwatch.sources.ooni_api import DEFAULT_API, ApiError, ApiQuery, OoniApi, api_records
 from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
 from censorwatch.store import Store
@@ -21,6 +22,30 @@ from censorwatch.store import Store
 def _file_records(paths: list[Path]) -> Iterator[RawRecord]:
     for path in expand_paths(paths):
         yield from read_records(path)
+
+
+def _advancing(records: Iterable[RawRecord], advance: Callable[[int], None]) -> Iterator[RawRecord]:
+    # One tick per measurement fetched (each is an HTTP round trip), not per stored batch.
+    for record in records:
+        yield record
+        advance(1)
+
+
+def _ooni_count(api: OoniApi, query: ApiQuery) -> Aggregation | None:
+    """OONI's own count of what the query covers, or None: without it the ingest runs, just without a total."""
+    try:
+        aggregation = api.count_measurements(query)
+    except ApiError as error:
+        reason = " ".join(str(error).split())  # one log line, whatever the server put in its body
+        stderr.print(f"no total from OONI's aggregation, going on without one: {reason}", highlight=False,
+                     markup=False, soft_wrap=True)
+        return None
+    days = len(aggregation.days)
+    line = f"OONI's aggregation counts {aggregation.total} measurements over {days} day{'' if days == 1 else 's'}"
+    if aggregation.malformed_rows:
+        line += f" (a lower bound: {aggregation.malformed_rows} malformed rows skipped, {aggregation.problems[0]})"
+    stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+    return aggregation
 
 
 @ingest_app.command("ooni")
@@ -55,13 +80,17 @@ def ingest_ooni(
     except (duckdb.Error, OSError) as error:
         fail(f"cannot open the store {db_path(db)}: {error}")
     api = OoniApi(api_url, requests_per_second=rate, retries=retries) if from_api else None
+    counted: Aggregation | None = None
     try:
-        with progress("ingesting", unit="measurements") as reporter:
-            if api is not None:
-                records = api_records(api, ApiQuery(str(probe_cc).upper(), str(since), str(until), test_name))
-            else:
-                records = _file_records(paths or [])
-            stats = ingest_records(store, records, "ooni", on_progress=reporter.advance)
+        if api is not None:
+            query = ApiQuery(str(probe_cc).upper(), str(since), str(until), test_name)
+            counted = _ooni_count(api, query)
+            total = counted.total if counted is not None else None
+            with progress("ingesting", total=total, unit="measurements") as reporter:
+                stats = ingest_records(store, _advancing(api_records(api, query), reporter.advance), "ooni")
+        else:
+            with progress("ingesting", unit="measurements") as reporter:
+                stats = ingest_records(store, _file_records(paths or []), "ooni", on_progress=reporter.advance)
     except ApiError as error:
         fail(str(error))
     finally:
@@ -70,3 +99,6 @@ def ingest_ooni(
             api.close()
     for line in stats.summary_lines():
         stderr.print(line, highlight=False, markup=False)
+    if counted is not None:
+        stderr.print(f"OONI counted {counted.total} measurements for this query; fetched {stats.read}",
+                     highlight=False, markup=False, soft_wrap=True)

@@ -1,5 +1,6 @@
 """OONI's public API (api.ooni.io): page through /api/v1/measurements, then fetch each raw
-measurement from /api/v1/raw_measurement. Polite by construction: a rate limit, retries with
+measurement from /api/v1/raw_measurement; /api/v1/aggregation first says how many the query covers.
+Polite by construction: a rate limit, retries with
 exponential backoff on 429/5xx/timeouts (Retry-After honoured), and bounded pages."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from censorwatch.sources.ooni_aggregation import Aggregation, MalformedAggregation, parse_aggregation_text
 from censorwatch.sources.ooni_files import RawRecord, parse_text
 
 DEFAULT_API = "https://api.ooni.io"
@@ -100,6 +102,17 @@ class OoniApi:
                 return
             offset += len(results)
 
+    def count_measurements(self, query: ApiQuery) -> Aggregation:
+        """OONI's own per-day count for the query, through the same rate limit and retries as every call.
+        Raises ApiError when it cannot be had; callers treat the count as optional."""
+        response = self.get("/api/v1/aggregation", aggregation_params(query))
+        if response.status_code != 200:
+            raise ApiError(f"aggregation answered HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            return parse_aggregation_text(response.content)
+        except MalformedAggregation as error:
+            raise ApiError(f"aggregation unusable: {error}") from error
+
     def raw_measurement(self, uid: str) -> RawRecord:
         location = f"{self.base_url}/api/v1/raw_measurement?measurement_uid={uid}"
         try:
@@ -113,6 +126,18 @@ class OoniApi:
             # Keep OONI's own uid so a measurement fetched twice is stored once.
             record.measurement.setdefault("measurement_uid", uid)
         return record
+
+
+def aggregation_params(query: ApiQuery) -> dict[str, str]:
+    # The same filters as the list, grouped by day (time_grain=day is allowed for every range:
+    # ooni/backend routers/v1/aggregation.py _resolve_time_grain). The two endpoints bound dates
+    # differently (list: since < t <= until; aggregation: since <= day < until), so their counts can
+    # differ at the edges; the count is a guide for progress, never a check on what was fetched.
+    params = {"probe_cc": query.probe_cc, "since": query.since, "until": query.until,
+              "axis_x": "measurement_start_day", "time_grain": "day"}
+    if query.test_name:
+        params["test_name"] = query.test_name
+    return params
 
 
 def _retry_after(response: httpx.Response) -> float | None:
