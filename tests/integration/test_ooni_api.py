@@ -35,6 +35,7 @@ class FakeOoni:
         self.aggregation, self.aggregation_status, self.aggregation_busy = (aggregation, aggregation_status,
                                                                             aggregation_busy)
         self.aggregation_queries: list[dict[str, str]] = []
+        self.list_queries: list[dict[str, str]] = []
         self.hits: Counter[str] = Counter()
         self.times: list[float] = []
         fake = self
@@ -48,6 +49,7 @@ class FakeOoni:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if parts.path == "/api/v1/measurements":
+                    fake.list_queries.append(query)
                     index = int(query.get("offset", 0)) // max(len(fake.pages[0]), 1)
                     results = fake.pages[index] if index < len(fake.pages) else []
                     self._send(200, json.dumps({"metadata": {}, "results": results}))
@@ -167,6 +169,27 @@ def test_recorded_api_pages(shared_data: Path, tmp_path: Path) -> None:
         # idempotent ingest stores each once.
         assert stats.read == 100
         assert (stats.stored, stats.duplicates) == (len(set(uids)), 100 - len(set(uids))) == (87, 13)
+
+
+def test_recorded_test_name_page(shared_data: Path, tmp_path: Path) -> None:
+    """The recorded list filtered by test_name: our query carries the filter, every uid of the page is
+    fetched by its own uid and stored under it."""
+    name = ("measurements__test_name-web_connectivity_since-2026-06-11_until-2026-07-12_"
+            "failure-false_limit-50_order-desc.json")
+    envelope = json.loads((shared_data / "ooni" / "api_responses" / name).read_text("utf-8"))
+    page = json.loads(envelope["body"])["results"]
+    assert len(page) == 50 and {item["test_name"] for item in page} == {"web_connectivity"}
+    bodies = {item["measurement_uid"]: json.dumps(measurement(url=item["input"])) for item in page}
+    with FakeOoni([page], bodies, set()) as fake, Store(tmp_path / "s.duckdb") as store:
+        api = OoniApi(fake.url, requests_per_second=0)
+        query = ApiQuery("ES", "2026-06-11", "2026-07-12", "web_connectivity", page_size=50)
+        stats = ingest_records(store, api_records(api, query))
+        api.close()
+        assert (stats.read, stats.stored) == (50, 50)
+        assert [q["offset"] for q in fake.list_queries] == ["0", "50"]  # a full page asks for the next one
+        assert all(q["test_name"] == "web_connectivity" and q["probe_cc"] == "ES" for q in fake.list_queries)
+        stored = dict(store.con.execute("SELECT measurement_uid, input FROM measurements").fetchall())
+        assert stored == {item["measurement_uid"]: item["input"] for item in page}
 
 
 RECORDED_AGGREGATION = ("aggregation__test_name-web_connectivity_since-2022-03-01_until-2022-03-04_"
