@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from censorwatch.cli.main import app
 from censorwatch.store import Store
+from tests.integration.test_registry_cli import run
 from tests.unit.test_aggregates import stored
 
 pytestmark = pytest.mark.integration
@@ -43,11 +42,6 @@ MEASUREMENTS = [
     ("q1", "AS1", "https://blocked.example/", "2024-02-20 10:00:00", "anomaly"),
     ("r1", "AS9", "https://blocked.example/", "2024-03-02 10:00:00", "anomaly"),
 ]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

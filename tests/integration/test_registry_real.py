@@ -9,10 +9,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from typer.testing import CliRunner
 
-from censorwatch.cli.main import app
 from censorwatch.sources.registry_ru import DumpCsv, NxdomainTxt
+from tests.integration.test_registry_cli import run
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +38,6 @@ def independent_side(path: Path) -> dict[Key, set[str]]:
             key = (fields[-3].strip(), fields[-2].strip(), fields[-1].strip(), *names)
             out.setdefault(key, set()).update(addresses)
     return out
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

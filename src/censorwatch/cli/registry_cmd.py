@@ -16,21 +16,12 @@ from rich.table import Table
 
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
-from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr, stdout
 from censorwatch.cli.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
 
 FORMATS = ("table", "json")
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} must be a date YYYY-MM-DD, not {value!r}")
 
 
 def _format(fmt: str) -> str:
@@ -74,7 +65,7 @@ def ingest_registry_ru(
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
-    forced = _day(snapshot_date, "--snapshot-date")
+    forced = parse_day(snapshot_date, "--snapshot-date")
     try:
         store = Store(db_path(db))
     except (duckdb.Error, OSError) as error:
@@ -124,7 +115,7 @@ def diff(
     """Entries added, removed and changed (e.g. new IPs) between two snapshots, grouped by
     authority and decision, with each entry's first and last snapshot."""
     _format(fmt)
-    start, end = _day(from_date, "--from"), _day(to_date, "--to")
+    start, end = parse_day(from_date, "--from"), parse_day(to_date, "--to")
     with _registry(db) as (_, registry):
         try:
             summary = registry.diff(start, end, limit=0 if fmt == "json" else (limit or 20))
@@ -181,7 +172,7 @@ def lookup(
 ) -> None:
     """Register entries naming a URL, a domain (wildcards honoured) or an IP (subnets honoured)."""
     _format(fmt)
-    when = _day(at, "--date")
+    when = parse_day(at, "--date")
     with _registry(db) as (_, registry):
         try:
             entries = registry.lookup(target, when, history=history)
@@ -223,7 +214,7 @@ def compliance_cmd(
     _format(fmt)
     if len(country) != 2 or not country.isalpha():
         fail(f"--country must be a two-letter country code, not {country!r}")
-    window = Window(country.upper(), _day(since, "--since"), _day(until, "--until"))
+    window = Window(country.upper(), parse_day(since, "--since"), parse_day(until, "--until"))
     with _registry(db) as (con, _):
         try:
             rows = [row.as_dict() for row in compliance(con, window, examples)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -13,19 +13,10 @@ from rich.table import Table
 
 from censorwatch.analysis.aggregates import REPORT_COLUMNS, Window, most_blocked
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import DbOption, db_path, fail, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, parse_day, stderr, stdout
 from censorwatch.store import Store
 
 FORMATS = ("table", "csv", "json")
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} must be a date YYYY-MM-DD, not {value!r}")
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +61,7 @@ def report(
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if len(country) != 2 or not country.isalpha():
         fail(f"--country must be a two-letter country code, not {country!r}")
-    window = Window(country.upper(), _day(since, "--since"), _day(until, "--until"))
+    window = Window(country.upper(), parse_day(since, "--since"), parse_day(until, "--until"))
     if window.since and window.until and window.since > window.until:
         fail("--since is after --until")
     path = db_path(db)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from censorwatch.model.registry import (
     DUMP,
@@ -32,6 +33,7 @@ _UPDATED = re.compile(r"^Updated:\s*(.+?)\s*$")
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 _URL_SEPARATOR = re.compile(r"\s+\|\s+")
 _MAX_EXAMPLES = 20
+T = TypeVar("T")
 
 
 class RegistryFormatError(ValueError):
@@ -163,13 +165,28 @@ def parse_dump_line(line: str) -> RegistryEntry:
     )
 
 
-class DumpCsv:
-    """One `dump.csv`/`dump-NN.csv`. `updated` is known after the first line is read."""
+class RegisterFile:
+    """What every reader has: its path, the register's own time once read, and its counts."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.updated: datetime | None = None
         self.stats = ReadStats()
+
+    def _read(self, items: Iterable[tuple[int, T]], parse: Callable[[T], RegistryEntry]) -> Iterator[RegistryEntry]:
+        """Parse each (line number, raw item); a NormaliseError is counted with where it happened."""
+        for number, item in items:
+            try:
+                entry = parse(item)
+            except NormaliseError as error:
+                self.stats.skip(str(error), f"{self.path.name}:{number}")
+                continue
+            self.stats.entries += 1
+            yield entry
+
+
+class DumpCsv(RegisterFile):
+    """One `dump.csv`/`dump-NN.csv`. `updated` is known after the first line is read."""
 
     def read_header(self) -> datetime | None:
         with self.path.open("rb") as handle:
@@ -178,6 +195,9 @@ class DumpCsv:
         return self.updated
 
     def entries(self) -> Iterator[RegistryEntry]:
+        yield from self._read(self._lines(), parse_dump_line)
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 line = decode_line(raw).rstrip("\r\n")
@@ -187,37 +207,26 @@ class DumpCsv:
                     if updated is not None:
                         self.updated = updated
                         continue
-                if not line.strip():
-                    continue
-                try:
-                    entry = parse_dump_line(line)
-                except NormaliseError as error:
-                    self.stats.skip(str(error), f"{self.path.name}:{number}")
-                    continue
-                self.stats.entries += 1
-                yield entry
+                if line.strip():
+                    yield number, line
 
 
-class NxdomainTxt:
+class NxdomainTxt(RegisterFile):
     """`nxdomain.txt`: domains of the register that do not resolve. It carries no date."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.stats = ReadStats()
-
     def entries(self) -> Iterator[RegistryEntry]:
+        yield from self._read(self._lines(), _nxdomain_entry)
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 text = decode_line(raw).strip().lstrip("\ufeff")
-                if not text or text.startswith("#"):
-                    continue
-                try:
-                    domain = normalise_domain(text)
-                except NormaliseError as error:
-                    self.stats.skip(str(error), f"{self.path.name}:{number}")
-                    continue
-                self.stats.entries += 1
-                yield RegistryEntry(domains=(domain,), list_name=NXDOMAIN)
+                if text and not text.startswith("#"):
+                    yield number, text
+
+
+def _nxdomain_entry(text: str) -> RegistryEntry:
+    return RegistryEntry(domains=(normalise_domain(text),), list_name=NXDOMAIN)
 
 
 def is_nxdomain_file(path: Path) -> bool:

@@ -16,7 +16,6 @@ import xml.parsers.expat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone
-from pathlib import Path
 
 from censorwatch.model.registry import (
     DUMP,
@@ -27,7 +26,7 @@ from censorwatch.model.registry import (
     normalise_domain,
     normalise_subnet,
 )
-from censorwatch.sources.registry_ru import ReadStats, RegistryFormatError
+from censorwatch.sources.registry_ru import RegisterFile, RegistryFormatError
 
 _CHUNK = 64 * 1024
 _TEXT_ELEMENTS = {"url", "domain", "ip", "ipSubnet", "ipv6", "ipv6Subnet", "domainMask"}
@@ -92,13 +91,8 @@ def _content_entry(content: _Content) -> RegistryEntry:
     )
 
 
-class DumpXml:
+class DumpXml(RegisterFile):
     """One dump.xml. `updated` (the register's updateTime) is known once the root is read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.updated: datetime | None = None
-        self.stats = ReadStats()
 
     def read_header(self) -> datetime | None:
         for _ in self._events(stop_after_root=True):
@@ -106,14 +100,8 @@ class DumpXml:
         return self.updated
 
     def entries(self) -> Iterator[RegistryEntry]:
-        for content in self._events(stop_after_root=False):
-            try:
-                entry = _content_entry(content)
-            except NormaliseError as error:
-                self.stats.skip(str(error), f"{self.path.name}:{content.line}")
-                continue
-            self.stats.entries += 1
-            yield entry
+        contents = ((content.line, content) for content in self._events(stop_after_root=False))
+        yield from self._read(contents, _content_entry)
 
     def _events(self, stop_after_root: bool) -> Iterator[_Content]:
         parser = xml.parsers.expat.ParserCreate()
