@@ -28,6 +28,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,7 @@ def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs a phase in a fresh interpreter; adds peak_mib, the highest sampled RSS of the phase's
     process tree (Dask's nanny and worker processes included)."""
     command = [sys.executable, __file__, "--phase", name, "--spec", json.dumps(spec)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = [0]
     sampler = threading.Thread(target=sample_rss, args=(child.pid, peak), daemon=True)
@@ -179,6 +181,10 @@ def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         print(line)
     result: dict[str, Any] = json.loads(lines[-1])
     result["peak_mib"] = peak[0] / 2**20
+    # The phase's whole tree (Dask workers are reaped by the phase process, so they count too),
+    # interpreter start and imports included.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_seconds"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return result
 
 
@@ -203,7 +209,8 @@ def row(name: str, cores: int, result: dict[str, Any], tree: Tree, per_core: flo
     rate = result["measurements"] / seconds
     ratio = rate / (cores * per_core)
     print(f"{name:<30} {cores:>5} {result['measurements']:>8} {seconds:8.2f} {rate:10.0f} "
-          f"{tree.json_bytes / seconds / 1e6:8.1f} {result['peak_mib']:9.0f} {ratio:10.3f}")
+          f"{tree.json_bytes / seconds / 1e6:8.1f} {result['peak_mib']:9.0f} {result['cpu_seconds']:7.1f} "
+          f"{ratio:10.3f}")
 
 
 def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
@@ -213,14 +220,15 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     bound = results["bound"]
     per_core = bound["measurements"] / bound["seconds"]
     print(f"\n{'path':<30} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
-          f"{'peak MiB':>9} {'x bound/c':>10}")
+          f"{'peak MiB':>9} {'CPU s':>7} {'x bound/c':>10}")
     row("bound: gunzip + orjson.loads", 1, bound, tree, per_core)
     row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, per_core)
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, per_core)
     row(f"process, LocalCluster x{workers}", workers, results["process"], tree, per_core)
     print(f"MB = 10^6 bytes of uncompressed JSON; x bound/c = throughput / (cores x bound per core), target >= "
-          f"{TARGET:.2f}; peak MiB = highest sampled RSS of the phase's processes together. Load average "
-          f"{os.getloadavg()[0]:.2f} at the end (others share this machine).")
+          f"{TARGET:.2f}; peak MiB = highest sampled RSS of the phase's processes together; CPU s = user+sys "
+          f"of the phase's process tree, start-up included. Load average {os.getloadavg()[0]:.2f} at the end "
+          f"(others share this machine).")
     print(f"bound split: gunzip + line split alone {bound['gunzip_seconds']:.2f} s, i.e. "
           f"{100 * bound['gunzip_seconds'] / bound['seconds']:.0f}% of the bound's {bound['seconds']:.2f} s")
     ingest, process = results["ingest"], results["process"]
