@@ -5,7 +5,9 @@ Every readable measurement is a template and appears equally often (the mix of t
 not of their sizes). Each copy gets a fresh measurement_uid (OONI's shape:
 <YYYYmmddHHMMSS.ffffff>_<CC>_<testname>_<16 hex>), a report_id per (file, template) and a
 measurement_start_time inside the hour of the file's bucket, so the date in the path and in the
-measurement agree as in OONI's own buckets. A file holds one (probe_cc, test_name) like OONI's.
+measurement agree as in OONI's own buckets. A file holds one (probe_cc, test_name) like OONI's,
+and a group gets files in proportion to its bytes (OONI's cans are bounded by size), at least one:
+so one group of large measurements is not one long task that a cluster cannot split.
 Lines are the template serialised once with the three fields spliced in front: generation costs
 a fraction of what reading it back costs."""
 
@@ -58,10 +60,19 @@ class Tree:
     skipped: list[str]
     per_file: list[tuple[int, int]]  # (measurements, uncompressed bytes) of each file
 
-    def largest_run(self, rows: int) -> int:
-        """Bytes of the largest `rows` consecutive measurements inside one file (round-robin
-        files: the file's mean size times rows): what one row-counted batch can hold."""
-        return max((size * min(rows, count) // count for count, size in self.per_file if count), default=0)
+    def largest_run(self, rows: int, across_files: bool) -> int:
+        """Bytes of the largest `rows` consecutive measurements, files read in path order (as
+        expand_paths does), within one file or across files (files are round-robin over their
+        templates, so each line is taken at its file's mean size): what a row-counted batch holds."""
+        ordered = sorted(zip(self.files, self.per_file, strict=True))
+        if not across_files:
+            return max((size * min(rows, count) // count for _, (count, size) in ordered if count), default=0)
+        sizes = [size / count for _, (count, size) in ordered for _ in range(count)]
+        window = best = sum(sizes[:rows])
+        for index in range(rows, len(sizes)):
+            window += sizes[index] - sizes[index - rows]
+            best = max(best, window)
+        return int(best)
 
 
 def load_templates(source: Path) -> tuple[list[Template], list[str]]:
@@ -88,16 +99,18 @@ def _template(name: str, measurement: dict[str, Any]) -> Template:
 
 def plan(templates: list[Template], root: Path, measurements: int, files: int) -> list[FileJob]:
     """Spread `measurements` copies (template k % T) over about `files` files; each (cc, test)
-    group gets files in proportion to its templates, at least one."""
+    group gets files in proportion to its bytes, at least one."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, template in enumerate(templates):
         groups[(template.cc, template.test_dir)].append(index)
     count = len(templates)
     copies = [measurements // count + (1 if index < measurements % count else 0) for index in range(count)]
+    total_bytes = sum(len(t.body) for t in templates)
     nonce = secrets.token_hex(3)
     jobs: list[FileJob] = []
     for (cc, test_dir), members in sorted(groups.items()):
-        shards = max(1, round(files * len(members) / count))
+        group_bytes = sum(len(templates[m].body) for m in members)
+        shards = max(1, round(files * group_bytes / total_bytes))
         for shard in range(shards):
             share = tuple(
                 (templates[m], len(range(shard, copies[m], shards))) for m in members
