@@ -17,7 +17,9 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
                 LocalCluster of W single-threaded workers, one task per file, Parquet out
                 (wall time includes starting and stopping the cluster, as a CLI run does)
 
-The ratio column is throughput / (cores x bound per core); the issue's target is >= 0.50. With
+"x bound/c" is throughput / (cores x bound per core), the issue's measure (target >= 0.50);
+"x b/CPU" is measurements per CPU second over the bound's, which holds when other jobs share the
+cores (then the LocalCluster's wall time, not its CPU cost, suffers). With
 --profile auto (default) a ratio below the target adds, on a small tree of the same mix, stage
 timers around the ingest and process paths, a cProfile of the single-process ingest, and the
 analysis cost of each real measurement against its parse cost (bench_ingest_profile.py).
