@@ -17,6 +17,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 import orjson
 
 from bench_registry_data import ADDED, CHANGED, DATA, REMOVED, SEED_A, SEED_B, Plan, fate, load_seeds, write_snapshot
-from bench_registry_lookup import Target, choose_targets, naive_scan, summary, time_lookups
+from bench_registry_lookup import LookupRun, Target, choose_targets, naive_scan, summary, time_lookups
 
 CENSORWATCH = Path(sys.executable).with_name("censorwatch")
 MiB = 1024 * 1024
@@ -101,12 +102,12 @@ def report_ingest(name: str, child: Child, entries: int, db: Path) -> None:
     row(f"ingest {name}", f"{child.seconds:.1f} s", f"{entries / child.seconds:,.0f} /s",
         f"{child.peak_rss / MiB:,.0f} MiB", f"{db.stat().st_size / MiB:,.0f} MiB")
     for line in child.stderr.strip().splitlines():
-        print(f"      | {line}")
+        if not line.endswith("entries/s)"):  # the CLI's progress lines
+            print(f"      | {line}")
 
 
-def report_lookups(targets: list[Target], db: Path) -> tuple[float, dict[str, int]]:
-    """Times RegistryStore.lookup for every target and prints per kind; returns the overall
-    look-ups per second and the number of entries found per target."""
+def report_lookups(targets: list[Target], db: Path) -> LookupRun:
+    """Times RegistryStore.lookup for every target and prints the figures per kind."""
     run = time_lookups(db, targets)
     print(f"\nIndexed look-ups: RegistryStore.lookup, latest snapshot, read-only store, {len(targets)} targets")
     row("kind", "targets", "found", "look-ups/s", "p50 ms", "p99 ms")
@@ -124,11 +125,13 @@ def report_lookups(targets: list[Target], db: Path) -> tuple[float, dict[str, in
         f"{p99:.2f}")
     for error, count in run.errors.items():
         print(f"  look-up error x{count}: {error}")
-    return rate, run.found
+    return run
 
 
-def report_naive(files: list[Path], targets: list[Target], found: dict[str, int], indexed_rate: float,
-                 singles: int) -> None:
+def report_naive(files: list[Path], targets: list[Target], lookups: LookupRun, singles: int) -> None:
+    found = lookups.found
+    timed = [lookups.seconds[t.text] for t in targets if t.text in lookups.seconds]
+    indexed_rate, p50, p99 = summary(timed)
     scan = naive_scan(files, targets)
     print(f"\nNaive scan: parse_dump_line on every line of snapshot B ({scan.lines:,} lines, {len(files)} files), "
           f"{len(targets)} targets checked in one pass")
@@ -139,6 +142,7 @@ def report_naive(files: list[Path], targets: list[Target], found: dict[str, int]
     for target in targets[:singles]:
         single = naive_scan(files, [target])
         row("single-target scan", f"{single.seconds:.1f} s", f"({target.kind})")
+    row("index, same targets", f"{indexed_rate:,.1f} /s", f"p50 {p50:.2f} ms", f"p99 {p99:.2f} ms")
     print(f"  speed-up of the index: x{indexed_rate * per_target:,.0f} over a per-target scan, "
           f"x{indexed_rate * scan.seconds / len(targets):,.1f} over the batched pass")
     agree_found = [t for t in targets if bool(found.get(t.text)) == bool(scan.found[t.text])]
@@ -205,12 +209,14 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
           f"{diff['changed']:,} changed, {len(diff['groups']):,} authority/decision groups")
     del diff
     targets = choose_targets(plan, args.lookups)
-    rate, found = report_lookups(targets, db)
+    lookups = report_lookups(targets, db)
     step = max(1, len(targets) // args.naive)
-    report_naive(written["B"].files, targets[::step][: args.naive], found, rate, args.naive_single)
+    report_naive(written["B"].files, targets[::step][: args.naive], lookups, args.naive_single)
     if args.profile:
         profile_ingest(written["A"].files, workdir / "profile.duckdb", 30)
-    print(f"\ntotal {time.perf_counter() - began:.0f} s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"\ntotal {time.perf_counter() - began:.0f} s; "
+          f"peak RSS of this process (look-ups, naive scan) {peak / MiB:,.0f} MiB")
 
 
 if __name__ == "__main__":
