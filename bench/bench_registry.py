@@ -39,6 +39,7 @@ MiB = 1024 * 1024
 class Child:
     seconds: float
     peak_rss: int  # bytes, from wait4's rusage of this child alone
+    cpu: float  # user + system seconds of this child: wall time alone misleads on a shared machine
     stdout_bytes: int
     stderr: str
 
@@ -56,7 +57,7 @@ def run_child(command: list[str], stdout: Path) -> Child:
     text = errors.read_text("utf-8", errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... exited {process.returncode}:\n{text}")
-    return Child(seconds, usage.ru_maxrss * 1024, stdout.stat().st_size, text)
+    return Child(seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, stdout.stat().st_size, text)
 
 
 def synthetic_changes(plan: Plan) -> tuple[int, int, int]:
@@ -100,7 +101,7 @@ def row(*cells: object) -> None:
 
 def report_ingest(name: str, child: Child, entries: int, db: Path) -> None:
     row(f"ingest {name}", f"{child.seconds:.1f} s", f"{entries / child.seconds:,.0f} /s",
-        f"{child.peak_rss / MiB:,.0f} MiB", f"{db.stat().st_size / MiB:,.0f} MiB")
+        f"{child.peak_rss / MiB:,.0f} MiB", f"{db.stat().st_size / MiB:,.0f} MiB", f"{child.cpu:.1f} s")
     for line in child.stderr.strip().splitlines():
         if not line.endswith("entries/s)"):  # the CLI's progress lines
             print(f"      | {line}")
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     plan = Plan(args.entries, load_seeds(SEED_A), load_seeds(SEED_B))
     print(f"Register benchmark: {args.entries:,} entries per snapshot = {plan.copies} copies of the 2016 dumps "
           f"({len(plan.seeds_a):,} / {len(plan.seeds_b):,} seed lines), {os.cpu_count()} CPUs, in {workdir}")
-    row("step", "wall", "rate", "peak RSS", "size")
+    row("step", "wall", "rate", "peak RSS", "size", "CPU")
     written = {}
     for name in ("A", "B"):
         started = time.perf_counter()
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     child = run_child([str(CENSORWATCH), "registry", "diff", "--format", "json", "--db", str(db)],
                       workdir / "diff.json")
     row("diff --format json", f"{child.seconds:.1f} s", "", f"{child.peak_rss / MiB:,.0f} MiB",
-        f"{child.stdout_bytes / MiB:,.1f} MiB out")
+        f"{child.stdout_bytes / MiB:,.1f} MiB out", f"{child.cpu:.1f} s")
     diff = orjson.loads((workdir / "diff.json").read_bytes())
     print(f"      | {diff['from']} -> {diff['to']}: {diff['added']:,} added, {diff['removed']:,} removed, "
           f"{diff['changed']:,} changed, {len(diff['groups']):,} authority/decision groups")
