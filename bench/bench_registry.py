@@ -3,8 +3,8 @@ each, ingested with `censorwatch ingest registry-ru` (a real subprocess: wall ti
 peak RSS), diffed with `censorwatch registry diff --format json`, then looked up in-process
 through RegistryStore.lookup against a naive scan of the dump files in the same run.
 
-    .venv/bin/python bench/bench_registry.py                      # 2,000,000 entries (~12 min)
-    .venv/bin/python bench/bench_registry.py --entries 200000     # quick run (~1.5 min)
+    .venv/bin/python bench/bench_registry.py                      # 2,000,000 entries (~8 min on 2 idle cores)
+    .venv/bin/python bench/bench_registry.py --entries 200000     # quick run (~1 min)
     .venv/bin/python bench/bench_registry.py --entries 200000 --profile   # + cProfile of an ingest
 
 Needs ../shared/data/registry-ru. Files and store live in a temporary directory (--workdir to
@@ -73,6 +73,11 @@ def synthetic_changes(plan: Plan) -> tuple[int, int, int]:
             elif REMOVED <= draw < ADDED:
                 added += 1
     return removed, changed, added
+
+
+def high_water() -> int:
+    """This process's peak RSS so far, in bytes."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def profile_ingest(files: list[Path], db: Path, top: int) -> None:
@@ -209,15 +214,17 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(f"      | {diff['from']} -> {diff['to']}: {diff['added']:,} added, {diff['removed']:,} removed, "
           f"{diff['changed']:,} changed, {len(diff['groups']):,} authority/decision groups")
     del diff
+    marks = {"diff JSON read back": high_water()}
     targets = choose_targets(plan, args.lookups)
     lookups = report_lookups(targets, db)
+    marks["look-ups"] = high_water()
     step = max(1, len(targets) // args.naive)
     report_naive(written["B"].files, targets[::step][: args.naive], lookups, args.naive_single)
+    marks["naive scan"] = high_water()
     if args.profile:
         profile_ingest(written["A"].files, workdir / "profile.duckdb", 30)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"\ntotal {time.perf_counter() - began:.0f} s; "
-          f"peak RSS of this process (look-ups, naive scan) {peak / MiB:,.0f} MiB")
+    print(f"\ntotal {time.perf_counter() - began:.0f} s; peak RSS of this process after "
+          + ", ".join(f"{step} {value / MiB:,.0f} MiB" for step, value in marks.items()))
 
 
 if __name__ == "__main__":
