@@ -70,3 +70,24 @@ def test_legacy_yaml_report(tmp_path: Path) -> None:
     assert records[0].measurement["measurement_start_time"] == "2015-11-05 12:29:36"
     assert records[0].measurement["test_keys"]["body"] == {"format": "base64", "data": "/////w=="}
     assert records[1].error == "YAML entry is not a mapping"
+
+
+def test_batches_end_at_a_byte_bound(tmp_path: Path) -> None:
+    """Large measurements are stored in several transactions, not held 2,000 at a time."""
+    from censorwatch.sources import ingest
+    from censorwatch.sources.ooni_files import RawRecord
+
+    def records() -> list[RawRecord]:
+        out = []
+        for number in range(40):
+            m = measurement()
+            m["measurement_uid"] = f"20240101000000.000000_ZZ_webconnectivity_{number:016x}"
+            m["padding"] = "x" * (2 * 1024 * 1024)
+            out.append(RawRecord(m, json.dumps(m), None, f"big:{number}"))
+        return out
+
+    batches: list[int] = []
+    with Store(tmp_path / "s.duckdb") as store:
+        stats = ingest.ingest_records(store, records(), on_progress=batches.append)
+        assert stats.stored == 40
+    assert len(batches) >= 3 and max(batches) * 2 * 1024 * 1024 <= ingest.BATCH_BYTES + 2 * 1024 * 1024

@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 from censorwatch.store.schema import COLUMN_NAMES
 
 ROW_GROUP = 1000
+# A row group also ends at this much raw JSON, so a file of large measurements stays bounded.
+ROW_GROUP_BYTES = 32 * 1024 * 1024
 PARTITION_KEYS = ("test_name", "probe_cc", "date")
 NO_DATE = "none"
 SCHEMA = pa.schema(
@@ -49,6 +51,7 @@ class PartWriter:
         self.out_dir = out_dir
         self.stem = f"part-{file_id(source_file)}"
         self._buffers: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._buffer_bytes: dict[tuple[str, str, str], int] = {}
         self._writers: dict[tuple[str, str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
         self.rows = 0
 
@@ -57,7 +60,9 @@ class PartWriter:
         buffer = self._buffers.setdefault(key, [])
         buffer.append(row)
         self.rows += 1
-        if len(buffer) >= ROW_GROUP:
+        size = self._buffer_bytes.get(key, 0) + len(row.get("raw") or "")
+        self._buffer_bytes[key] = size
+        if len(buffer) >= ROW_GROUP or size >= ROW_GROUP_BYTES:
             self._flush(key)
 
     def _flush(self, key: tuple[str, str, str]) -> None:
@@ -72,6 +77,7 @@ class PartWriter:
             self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression="zstd"), temporary, final)
         self._writers[key][0].write_table(pa.Table.from_pylist(buffer, schema=SCHEMA))
         self._buffers[key] = []
+        self._buffer_bytes[key] = 0
 
     def close(self) -> list[str]:
         """Flush and publish every part; returns their paths relative to out_dir."""

@@ -12,6 +12,9 @@ from censorwatch.sources.ooni_files import RawRecord
 from censorwatch.store import Store, StoredMeasurement
 
 BATCH = 2000
+# Batches also end at this much raw JSON: 2,000 copies of a 500 KB measurement held 1 GB three
+# times over (Python, Arrow, DuckDB) and took ingest to 8 GB (bench/bench_ingest.py).
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -61,8 +64,11 @@ def ingest_records(
 ) -> IngestStats:
     stats = IngestStats()
     batch: list[StoredMeasurement] = []
+    batch_bytes = 0
 
     def flush() -> None:
+        nonlocal batch_bytes
+        batch_bytes = 0
         added = store.add(batch)
         stats.stored += added
         stats.duplicates += len(batch) - added
@@ -75,7 +81,8 @@ def ingest_records(
         stored = to_stored(record, source, stats)
         if stored is not None:
             batch.append(stored)
-            if len(batch) >= BATCH:
+            batch_bytes += len(stored.raw)
+            if len(batch) >= BATCH or batch_bytes >= BATCH_BYTES:
                 flush()
     if batch:
         flush()
