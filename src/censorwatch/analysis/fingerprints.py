@@ -82,16 +82,19 @@ class Fingerprints:
             automaton.make_automaton()
         return automaton
 
+    @cached_property
+    def _body_others(self) -> tuple[int, ...]:
+        """Indices of the body fingerprints the automaton does not hold (regexps, prefixes, ...)."""
+        return tuple(i for i, fp in enumerate(self.body) if not (fp.pattern_type == "contains" and fp.pattern))
+
     def _body_matches(self, body: str) -> list[Fingerprint]:
-        contained: set[int] = set()
+        """Matching body fingerprints in the order of the database."""
+        found: set[int] = set()
         if len(self._body_contains):
             for _end, indices in self._body_contains.iter(body):
-                contained.update(indices)
-        return [
-            fp
-            for index, fp in enumerate(self.body)
-            if (index in contained if fp.pattern_type == "contains" and fp.pattern else fp.matches(body))
-        ]
+                found.update(indices)
+        found.update(i for i in self._body_others if self.body[i].matches(body))
+        return [self.body[i] for i in sorted(found)]
 
     def match_http(
         self, body: str | None, headers: Mapping[str, str], probe_cc: str = "ZZ"
