@@ -5,6 +5,9 @@ a killed ingest leaving the store as it was."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -63,7 +66,7 @@ def lookup(db: Path, *args: str) -> dict[str, object]:
     return result
 
 
-def entries(db: Path, *args: str) -> list[dict[str, object]]:
+def entries_of(db: Path, *args: str) -> list[dict[str, object]]:
     found = lookup(db, *args)["entries"]
     assert isinstance(found, list)
     return found
@@ -79,41 +82,41 @@ def test_ingest_reports_snapshots_and_is_idempotent(two_weeks: Path, tmp_path: P
 
 
 def test_lookup_url_domain_and_idn(two_weeks: Path) -> None:
-    (url_entry,) = entries(two_weeks, "HTTP://Blocked.Example/page#top")
+    (url_entry,) = entries_of(two_weeks, "HTTP://Blocked.Example/page#top")
     assert url_entry["match"] == "url"
     assert url_entry["ips"] == ["1.1.1.1", "1.1.1.2", "1.1.1.3"]
     order = (url_entry["authority"], url_entry["decision"], url_entry["decision_date"])
     assert order == ("суд", "2-1/2016", "2016-01-01")
     assert (url_entry["first_seen"], url_entry["last_seen"]) == ("2016-06-06", "2016-06-13")
-    (domain_entry,) = entries(two_weeks, "blocked.example")
+    (domain_entry,) = entries_of(two_weeks, "blocked.example")
     assert domain_entry["match"] == "domain"
     for form in ("пример.рф", "xn--e1afmkfd.xn--p1ai", "http://ПРИМЕР.рф/"):
-        (idn,) = entries(two_weeks, form)
+        (idn,) = entries_of(two_weeks, form)
         assert idn["domains_unicode"] == ["пример.рф"] and idn["decision"] == "2-518/2016"
 
 
 def test_lookup_wildcards_cover_subdomains_and_the_base(two_weeks: Path) -> None:
     for target in ("casino.example", "www.casino.example", "https://a.b.casino.example/x"):
-        (entry,) = entries(two_weeks, target)
+        (entry,) = entries_of(two_weeks, target)
         assert entry["match"] == "wildcard" and entry["authority"] == "ФНС"
-    assert entries(two_weeks, "notcasino.example") == []
+    assert entries_of(two_weeks, "notcasino.example") == []
 
 
 def test_lookup_ip_and_subnet(two_weeks: Path) -> None:
-    (ip_entry,) = entries(two_weeks, "3.3.3.3")
+    (ip_entry,) = entries_of(two_weeks, "3.3.3.3")
     assert ip_entry["match"] == "ip" and ip_entry["decision"] == "27-31-2015/Ид1"
-    (subnet_entry,) = entries(two_weeks, "5.6.7.200")
+    (subnet_entry,) = entries_of(two_weeks, "5.6.7.200")
     assert subnet_entry["match"] == "subnet" and subnet_entry["subnets"] == ["5.6.7.0/24"]
-    assert entries(two_weeks, "5.6.8.1") == []
+    assert entries_of(two_weeks, "5.6.8.1") == []
 
 
 def test_lookup_by_date_and_history(two_weeks: Path) -> None:
-    assert entries(two_weeks, "gone.example") == []
-    (old,) = entries(two_weeks, "gone.example", "--date", "2016-06-10")
+    assert entries_of(two_weeks, "gone.example") == []
+    (old,) = entries_of(two_weeks, "gone.example", "--date", "2016-06-10")
     assert old["snapshot"] == "2016-06-06" and old["last_seen"] == "2016-06-06"
-    (history,) = entries(two_weeks, "gone.example", "--history")
+    (history,) = entries_of(two_weeks, "gone.example", "--history")
     assert history["snapshot"] is None
-    assert entries(two_weeks, "new.example", "--date", "2016-06-07") == []
+    assert entries_of(two_weeks, "new.example", "--date", "2016-06-07") == []
     assert lookup(two_weeks, "new.example", "--date", "2016-01-01")["snapshot"] is None
 
 
@@ -185,40 +188,65 @@ def test_a_file_that_is_not_a_dump_stores_nothing(tmp_path: Path) -> None:
         assert not RegistryStore(store.con).has_data()
 
 
-def test_interrupted_ingest_leaves_the_previous_state(two_weeks: Path, tmp_path: Path) -> None:
-    """A kill in the middle of a snapshot rolls the whole snapshot back (one transaction)."""
-    big = write_dump(tmp_path / "w3.csv", "2016-06-20 10:00:00", [*WEEK2, *[f"7.7.7.{i};;;суд;x-{i};2016-06-19"
-                                                                            for i in range(200)]])
+def test_interrupted_ingest_leaves_the_previous_state(two_weeks: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception after some batches are in: no new snapshot, nothing new found by look-ups."""
+    from censorwatch.cli import registry_ingest
+    from censorwatch.store import registry_writer
+
+    extra = [f"7.7.{i // 250}.{i % 250};;;суд;x-{i};2016-06-19" for i in range(200)]
+    big = write_dump(tmp_path / "w3.csv", "2016-06-20 10:00:00", [*WEEK2, *extra])
 
     class Killed(BaseException):
         pass
 
-    def killing_entries(original):  # type: ignore[no-untyped-def]
-        def entries():  # type: ignore[no-untyped-def]
-            for number, entry in enumerate(original()):
-                if number == 100:
-                    raise Killed
-                yield entry
-        return entries
+    planned = registry_ingest.plan(big, None)
+    original = planned.reader.entries
 
-    from censorwatch.cli import registry_ingest
+    def entries():  # type: ignore[no-untyped-def]
+        for number, entry in enumerate(original()):
+            if number == 150:
+                raise Killed
+            yield entry
 
+    monkeypatch.setattr(planned.reader, "entries", entries)
+    monkeypatch.setattr(registry_ingest, "plan", lambda path, forced: planned)
+    monkeypatch.setattr(registry_writer, "BATCH", 50)
     with Store(two_weeks) as store:
-        planned = registry_ingest.plan(big, None)
-        planned.reader.entries = killing_entries(planned.reader.entries)  # type: ignore[method-assign]
-        original_plan = registry_ingest.plan
-        registry_ingest.plan = lambda path, forced: planned  # type: ignore[assignment]
-        try:
-            with pytest.raises(Killed):
-                ingest_files(store.con, [big], None, False)
-        finally:
-            registry_ingest.plan = original_plan
+        with pytest.raises(Killed):
+            ingest_files(store.con, [big], None, False)
         registry = RegistryStore(store.con)
         assert [d.isoformat() for d in registry.snapshots()] == ["2016-06-06", "2016-06-13"]
-        counts = store.con.execute("SELECT count(*) FROM registry_entries").fetchall()[0][0]
-        assert counts == 8
+        orphans = store.con.execute("SELECT count(*) FROM registry_entries").fetchall()[0][0]
+        assert orphans > 8  # batches of contents were committed...
+        assert registry.lookup("7.7.0.1", history=True) == []  # ...but no snapshot refers to them
+    monkeypatch.undo()
     code, out, _ = run("registry", "diff", "--format", "json", "--db", str(two_weeks))
     assert code == 0 and json.loads(out)["added"] == 1
+    code, _, err = run("ingest", "registry-ru", str(big), "--db", str(two_weeks))
+    assert code == 0 and "206 entries read" in err
+    assert entries_of(two_weeks, "7.7.0.1")[0]["first_seen"] == "2016-06-20"
+
+
+def test_kill_9_during_ingest(two_weeks: Path, tmp_path: Path) -> None:
+    """A real ingest process killed with SIGKILL mid-snapshot: the store opens, holds the two
+    snapshots it had, and the same ingest run again completes."""
+    lines = [f"10.{i // 62500}.{(i // 250) % 250}.{i % 250};site{i}.example;http://site{i}.example/p;суд;k-{i};2016-06-19"
+             for i in range(60_000)]
+    big = write_dump(tmp_path / "big.csv", "2016-06-20 10:00:00", lines)
+    child = subprocess.Popen([sys.executable, "-m", "censorwatch", "ingest", "registry-ru", str(big), "--db",
+                              str(two_weeks)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3.0)
+    finished_already = child.poll() is not None
+    child.kill()
+    child.wait(timeout=30)
+    with Store(two_weeks, read_only=True) as store:
+        snapshots = [d.isoformat() for d in RegistryStore(store.con).snapshots()]
+    if not finished_already:
+        assert snapshots == ["2016-06-06", "2016-06-13"]
+    code, _, err = run("ingest", "registry-ru", str(big), "--db", str(two_weeks))
+    assert code == 0 and "60000 entries read" in err
+    assert entries_of(two_weeks, "site59999.example")[0]["decision"] == "k-59999"
 
 
 def test_nxdomain_and_xml_snapshots(tmp_path: Path) -> None:
@@ -237,7 +265,7 @@ def test_nxdomain_and_xml_snapshots(tmp_path: Path) -> None:
     assert code == 0, err
     code, _, err = run("ingest", "registry-ru", str(xml), "--db", str(db))
     assert code == 0 and "dump snapshot 2020-02-16: 1 entries read" in err
-    found = entries(db, "dead.example")
+    found = entries_of(db, "dead.example")
     assert {(e["list_name"], e["match"]) for e in found} == {("dump", "domain"), ("nxdomain", "domain")}
     (xml_entry,) = [e for e in found if e["list_name"] == "dump"]
     assert xml_entry["content_id"] == 5 and xml_entry["block_type"] == "domain"

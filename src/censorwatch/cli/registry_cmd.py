@@ -73,8 +73,8 @@ def ingest_registry_ru(
     try:
         with progress("register", unit="entries") as reporter:
             report = ingest_files(store.con, files, forced, replace, on_progress=reporter.advance)
-    except ValueError as error:
-        fail(str(error))
+    except (ValueError, duckdb.Error) as error:
+        fail(f"register not ingested (the snapshot being written was rolled back): {error}")
     finally:
         store.close()
     for line in report.lines():

@@ -163,6 +163,8 @@ class RegistryStore:
         found = self.matches(parse_target(target))
         out = []
         for digest, _key, detail, dates, first_seen, last_seen in self._entries(list(found)):
+            if not dates:
+                continue  # contents of an interrupted ingest: no snapshot holds them
             record = {"match": found[digest], **orjson.loads(detail),
                       "first_seen": _jsonable(first_seen), "last_seen": _jsonable(last_seen)}
             out.append((record, list(dates)))

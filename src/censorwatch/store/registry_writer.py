@@ -107,8 +107,11 @@ class SnapshotResult:
 
 
 class SnapshotWriter:
-    """Merges one snapshot's entries batch by batch inside one transaction; `commit()` records
-    the snapshot and rebuilds the derived tables. Memory holds one batch, whatever the size."""
+    """Writes one snapshot. Contents (entries, names, subnets) are committed batch by batch: they
+    are keyed by digest, so a killed run leaves only rows no snapshot refers to, which look-ups
+    ignore and the next run reuses. Which contents the snapshot holds is staged in a temporary
+    table and written in one final transaction with the snapshot's row: a snapshot appears whole
+    or not at all. (One transaction for everything held 5 GB for a 2-million-entry snapshot.)"""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, list_name: str, snapshot_date: date,
                  updated: datetime | None, replace: bool = False) -> None:
@@ -122,16 +125,14 @@ class SnapshotWriter:
         self._entries: list[dict[str, Any]] = []
         self._names: list[dict[str, str]] = []
         self._subnets: list[dict[str, Any]] = []
+        self._in_transaction = False
         ensure_registry_schema(con)
-        con.execute("BEGIN TRANSACTION")
         self._where: list[Any] = [list_name, snapshot_date]
         rows = con.execute(
             "SELECT files, skipped FROM registry_snapshots WHERE list_name = ? AND snapshot_date = ?", self._where
         ).fetchall()[:1]
         self._previous = rows[0] if rows else None
-        if replace:
-            con.execute("DELETE FROM registry_members WHERE list_name = ? AND snapshot_date = ?", self._where)
-        self._before = self._members()
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_members (digest VARCHAR, key VARCHAR)")
 
     def add(self, entries: Iterable[RegistryEntry]) -> None:
         for entry in entries:
@@ -145,6 +146,14 @@ class SnapshotWriter:
             if len(self._entries) >= BATCH:
                 self._flush()
 
+    def _begin(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+
+    def _commit(self) -> None:
+        self.con.execute("COMMIT")
+        self._in_transaction = False
+
     def _flush(self) -> None:
         if not self._entries:
             return
@@ -157,6 +166,7 @@ class SnapshotWriter:
         for name, table in tables.items():
             con.register(name, table)
         try:
+            self._begin()
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE batch_new AS SELECT DISTINCT digest FROM batch_entries b "
                 "WHERE NOT EXISTS (SELECT 1 FROM registry_entries e WHERE e.digest = b.digest)"
@@ -175,31 +185,42 @@ class SnapshotWriter:
                 "INSERT INTO registry_subnets SELECT DISTINCT version, lo::UHUGEINT, hi::UHUGEINT, digest "
                 "FROM batch_subnets WHERE digest IN (SELECT digest FROM batch_new)"
             )
-            con.execute(
-                "INSERT INTO registry_members SELECT DISTINCT ?, ?::DATE, b.digest, b.key FROM batch_entries b "
-                "WHERE NOT EXISTS (SELECT 1 FROM registry_members m WHERE m.list_name = ? AND m.snapshot_date = ? "
-                "AND m.digest = b.digest)",
-                self._where + self._where,
-            )
             con.execute("DROP TABLE batch_new")
+            self._commit()
+            con.execute("INSERT INTO stage_members SELECT digest, key FROM batch_entries")
         finally:
             for name in tables:
                 con.unregister(name)
         self._entries, self._names, self._subnets = [], [], []
 
     def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        """Give up the snapshot: nothing refers to the contents already committed."""
+        if self._in_transaction:
+            self.con.execute("ROLLBACK")
+            self._in_transaction = False
+        self.con.execute("DROP TABLE IF EXISTS stage_members")
 
     def commit(self, files: list[str], skipped: int) -> SnapshotResult:
         try:
             self._flush()
-            result = self._record(files, skipped)
+            self._begin()
+            if self.replace:
+                self.con.execute("DELETE FROM registry_members WHERE list_name = ? AND snapshot_date = ?", self._where)
+            before = self._members()
+            self.con.execute(
+                "INSERT INTO registry_members SELECT DISTINCT ?, ?::DATE, s.digest, s.key FROM stage_members s "
+                "WHERE NOT EXISTS (SELECT 1 FROM registry_members m WHERE m.list_name = ? AND m.snapshot_date = ? "
+                "AND m.digest = s.digest)",
+                self._where + self._where,
+            )
+            result = self._record(files, skipped, before)
             for statement in DERIVED:
                 self.con.execute(statement)
-            self.con.execute("COMMIT")
+            self._commit()
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self.rollback()
             raise
+        self.con.execute("DROP TABLE IF EXISTS stage_members")
         return result
 
     def _scalar(self, sql: str, params: list[Any] | None = None) -> int:
@@ -211,7 +232,7 @@ class SnapshotWriter:
             "SELECT count(*) FROM registry_members WHERE list_name = ? AND snapshot_date = ?", self._where
         )
 
-    def _record(self, files: list[str], skipped: int) -> SnapshotResult:
+    def _record(self, files: list[str], skipped: int, before: int) -> SnapshotResult:
         total = self._members()
         previous = None if self.replace else self._previous
         known_files = str(previous[0]).split("\n") if previous is not None and previous[0] else []
@@ -223,5 +244,5 @@ class SnapshotWriter:
             [*self._where, updated, "\n".join(dict.fromkeys(known_files + files)), total, skipped_total,
              datetime.now(UTC).replace(tzinfo=None)],
         )
-        return SnapshotResult(self.list_name, self.snapshot_date, self.read, total - self._before,
+        return SnapshotResult(self.list_name, self.snapshot_date, self.read, total - before,
                               self.new_contents, total)
