@@ -74,6 +74,7 @@ def _jsonable(value: Any) -> Any:
 class RegistryStore:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self._diff_prepared: tuple[str, date, date] | None = None
 
     # -- snapshots ------------------------------------------------------------------------------
     def has_data(self) -> bool:
@@ -215,18 +216,16 @@ class RegistryStore:
         """Counts, groups by authority and decision, and up to `limit` entries of each kind
         (None: all of them; 0: none, for callers that stream them with iter_diff_entries)."""
         from_snapshot, to_snapshot = self.diff_dates(from_date, to_date, list_name)
-        params = {"list": list_name, "from": from_snapshot, "to": to_snapshot}
+        self._prepare_diff(from_snapshot, to_snapshot, list_name)
         counts = dict.fromkeys(DIFF_KINDS, 0)
-        for kind, count in self.con.execute(_DIFF_CTE + "SELECT kind, count(*) FROM diff_keys GROUP BY kind",
-                                            params).fetchall():
+        for kind, count in self.con.execute("SELECT kind, count(*) FROM diff_keys GROUP BY kind").fetchall():
             counts[kind] = int(count)
         groups_cursor = self.con.execute(
-            _DIFF_CTE + "SELECT e.authority, e.decision, e.decision_date, "
+            "SELECT e.authority, e.decision, e.decision_date, "
             "count(*) FILTER (WHERE d.kind = 'added') AS added, count(*) FILTER (WHERE d.kind = 'removed') AS removed, "
             "count(*) FILTER (WHERE d.kind = 'changed') AS changed "
             "FROM diff_keys d JOIN registry_entries e ON e.digest = d.digest "
-            "GROUP BY ALL ORDER BY added + removed + changed DESC, e.authority NULLS LAST, e.decision NULLS LAST",
-            params,
+            "GROUP BY ALL ORDER BY added + removed + changed DESC, e.authority NULLS LAST, e.decision NULLS LAST"
         )
         group_names = [d[0] for d in groups_cursor.description]
         groups = [
@@ -245,17 +244,28 @@ class RegistryStore:
             "entries": entries,
         }
 
+    def _prepare_diff(self, from_snapshot: date, to_snapshot: date, list_name: str) -> None:
+        """The differing keys of two snapshots, computed once into a TEMP table (allowed on a
+        read-only connection) that the counts, groups and entry lists then read."""
+        wanted = (list_name, from_snapshot, to_snapshot)
+        if self._diff_prepared == wanted:
+            return
+        self.con.execute("CREATE OR REPLACE TEMP TABLE diff_keys AS " + _DIFF_SQL,
+                         {"list": list_name, "from": from_snapshot, "to": to_snapshot})
+        self._diff_prepared = wanted
+
     def iter_diff_entries(self, from_snapshot: date, to_snapshot: date, kind: str, limit: int | None = None,
                           list_name: str = DUMP) -> Iterator[dict[str, Any]]:
         """Entries of one kind of difference, streamed in batches (a diff across years can hold
         hundreds of thousands)."""
+        self._prepare_diff(from_snapshot, to_snapshot, list_name)
         result = self.con.execute(
-            _DIFF_CTE + f"SELECT d.kind, {_ENTRY_SELECT}, d.addresses_added, d.addresses_removed, d.names_added, "
+            f"SELECT d.kind, {_ENTRY_SELECT}, d.addresses_added, d.addresses_removed, d.names_added, "
             "d.names_removed, k.first_seen, k.last_seen "
             "FROM diff_keys d JOIN registry_entries e ON e.digest = d.digest "
             "JOIN registry_keys k ON k.key = d.key WHERE d.kind = $kind "
             "ORDER BY e.authority NULLS LAST, e.decision NULLS LAST, d.key" + (f" LIMIT {int(limit)}" if limit else ""),
-            {"list": list_name, "from": from_snapshot, "to": to_snapshot, "kind": kind},
+            {"kind": kind},
         )
         names = [d[0] for d in result.description]
         while True:
@@ -266,27 +276,31 @@ class RegistryStore:
                 yield {key: _jsonable(value) for key, value in zip(names, row, strict=True)}
 
 
-# Per entry key, the union of its addresses (and of its names) on each side decides `changed`:
-# a decision whose IP list was updated is the same order, changed; not one removed and one added.
-_DIFF_CTE = """WITH side AS (
+# Only keys whose set of contents differs between the two snapshots can differ at all; the rest
+# (almost all of a week's register) is dropped before any list is built. Per remaining key, the
+# union of its addresses (and of its names) on each side decides `changed`: a decision whose IP
+# list was updated is the same order, changed; not one removed and one added.
+_DIFF_SQL = """WITH pairs AS (
+    SELECT key, digest, count(DISTINCT snapshot_date) AS sides FROM registry_members
+    WHERE list_name = $list AND snapshot_date IN ($from, $to) GROUP BY key, digest
+), moved AS (SELECT DISTINCT key FROM pairs WHERE sides = 1 OR $from = $to),
+side AS (
     SELECT m.snapshot_date AS day, m.key, any_value(m.digest) AS digest,
            list_sort(list_distinct(flatten(list(list_concat(e.ips, e.subnets))))) AS addresses,
            list_sort(list_distinct(flatten(list(list_concat(e.urls, e.domains))))) AS names
-    FROM registry_members m JOIN registry_entries e ON e.digest = m.digest
+    FROM registry_members m JOIN moved USING (key) JOIN registry_entries e ON e.digest = m.digest
     WHERE m.list_name = $list AND m.snapshot_date IN ($from, $to)
     GROUP BY m.snapshot_date, m.key
-), a AS (SELECT * FROM side WHERE day = $from), b AS (SELECT * FROM side WHERE day = $to),
-diff_keys AS (
-    SELECT coalesce(b.key, a.key) AS key,
-           CASE WHEN a.key IS NULL THEN 'added' WHEN b.key IS NULL THEN 'removed' ELSE 'changed' END AS kind,
-           coalesce(b.digest, a.digest) AS digest,
-           list_filter(coalesce(b.addresses, []), lambda x: NOT list_contains(coalesce(a.addresses, []), x))
-               AS addresses_added,
-           list_filter(coalesce(a.addresses, []), lambda x: NOT list_contains(coalesce(b.addresses, []), x))
-               AS addresses_removed,
-           list_filter(coalesce(b.names, []), lambda x: NOT list_contains(coalesce(a.names, []), x)) AS names_added,
-           list_filter(coalesce(a.names, []), lambda x: NOT list_contains(coalesce(b.names, []), x)) AS names_removed
-    FROM a FULL OUTER JOIN b ON a.key = b.key
-    WHERE a.key IS NULL OR b.key IS NULL OR a.addresses <> b.addresses OR a.names <> b.names
-)
+), a AS (SELECT * FROM side WHERE day = $from), b AS (SELECT * FROM side WHERE day = $to)
+SELECT coalesce(b.key, a.key) AS key,
+       CASE WHEN a.key IS NULL THEN 'added' WHEN b.key IS NULL THEN 'removed' ELSE 'changed' END AS kind,
+       coalesce(b.digest, a.digest) AS digest,
+       list_filter(coalesce(b.addresses, []), lambda x: NOT list_contains(coalesce(a.addresses, []), x))
+           AS addresses_added,
+       list_filter(coalesce(a.addresses, []), lambda x: NOT list_contains(coalesce(b.addresses, []), x))
+           AS addresses_removed,
+       list_filter(coalesce(b.names, []), lambda x: NOT list_contains(coalesce(a.names, []), x)) AS names_added,
+       list_filter(coalesce(a.names, []), lambda x: NOT list_contains(coalesce(b.names, []), x)) AS names_removed
+FROM a FULL OUTER JOIN b ON a.key = b.key
+WHERE a.key IS NULL OR b.key IS NULL OR a.addresses <> b.addresses OR a.names <> b.names
 """
