@@ -4,6 +4,7 @@ snapshots. Works on a read-only cursor (the web app's); writing is registry_writ
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +29,7 @@ ENTRY_FIELDS = (
 _ENTRY_SELECT = ", ".join(f"e.{name}" for name in ENTRY_FIELDS)
 DIFF_KINDS = ("added", "removed", "changed")
 LISTS = (DUMP, NXDOMAIN)
-_POINT_LOOKUPS = 16
+_IN_CHUNK = 1000
 
 
 class LookupError_(ValueError):
@@ -75,6 +76,7 @@ class RegistryStore:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self._diff_prepared: tuple[str, date, date] | None = None
+        self._dates: dict[str, list[date]] = {}  # snapshot dates per list, read once per store object
 
     # -- snapshots ------------------------------------------------------------------------------
     def has_data(self) -> bool:
@@ -102,13 +104,11 @@ class RegistryStore:
 
     def snapshot_at(self, at: date | None, list_name: str = DUMP) -> date | None:
         """The snapshot in effect on `at`: the latest taken on or before it (latest of all if None)."""
-        row = self.con.execute(
-            "SELECT max(snapshot_date) FROM registry_snapshots "
-            "WHERE list_name = ? AND (? IS NULL OR snapshot_date <= ?)",
-            [list_name, at, at],
-        ).fetchall()
-        found: date | None = row[0][0]
-        return found
+        if list_name not in self._dates:
+            self._dates[list_name] = self.snapshots(list_name)
+        dates = self._dates[list_name]
+        index = len(dates) if at is None else bisect_right(dates, at)
+        return dates[index - 1] if index else None
 
     # -- look-ups -------------------------------------------------------------------------------
     def matches(self, target: Target) -> dict[str, str]:
@@ -127,15 +127,14 @@ class RegistryStore:
                 for parent in _parents(host):
                     wanted.setdefault((parent, "wildcard"), "wildcard")
         found: dict[str, str] = {}
-        # One equality per value: DuckDB answers `value = ?` from the ART index; a filter on two
-        # columns or an IN list falls back to a scan.
-        for value in dict.fromkeys(value for value, _ in wanted):
-            for digest, kind in self.con.execute(
-                "SELECT digest, kind FROM registry_names WHERE value = ?", [value]
-            ).fetchall():
-                how = wanted.get((value, kind))
-                if how is not None:
-                    found.setdefault(digest, how)
+        # The closest way a digest matches wins (wanted is in that order: URL, domain, wildcard).
+        rank = {name: position for position, name in enumerate(wanted)}
+        rows = self._in("SELECT value, kind, digest FROM registry_names WHERE value IN",
+                        list(dict.fromkeys(v for v, _ in wanted)))
+        for value, kind, digest in sorted(rows, key=lambda row: rank.get((row[0], row[1]), len(rank))):
+            how = wanted.get((value, kind))
+            if how is not None:
+                found.setdefault(digest, how)
         if target.kind == "ip":
             address = ipaddress.ip_address(target.value)
             for (digest,) in self.con.execute(
@@ -171,27 +170,25 @@ class RegistryStore:
             out.append((record, list(dates)))
         return out
 
-    def _entries(self, digests: list[str]) -> list[tuple[Any, ...]]:
-        """(digest, key, detail, dates, first_seen, last_seen) of each digest. A few are read by
-        index, one query per table; many (a shared CDN address) by one join."""
-        if len(digests) > _POINT_LOOKUPS:
-            placeholders = ", ".join("?" for _ in digests)
-            return self.con.execute(
-                "SELECT e.digest, e.key, e.detail, p.dates, k.first_seen, k.last_seen FROM registry_entries e "
-                "JOIN registry_presence p ON p.digest = e.digest JOIN registry_keys k ON k.key = e.key "
-                f"WHERE e.digest IN ({placeholders})",
-                digests,
-            ).fetchall()
-        rows = []
-        for digest in digests:
-            entry = self.con.execute("SELECT key, detail FROM registry_entries WHERE digest = ?", [digest]).fetchall()
-            if not entry:
-                continue
-            key, detail = entry[0]
-            dates = self.con.execute("SELECT dates FROM registry_presence WHERE digest = ?", [digest]).fetchall()
-            seen = self.con.execute("SELECT first_seen, last_seen FROM registry_keys WHERE key = ?", [key]).fetchall()
-            rows.append((digest, key, detail, dates[0][0] if dates else [], *(seen[0] if seen else (None, None))))
+    def _in(self, sql: str, values: list[str]) -> list[tuple[Any, ...]]:
+        """`sql` ends in `IN`; DuckDB answers short constant IN lists from the ART index
+        (index_scan_max_count is 2,048), so long lists go in chunks."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = values[start:start + _IN_CHUNK]
+            rows.extend(self.con.execute(f"{sql} ({', '.join('?' for _ in chunk)})", chunk).fetchall())
         return rows
+
+    def _entries(self, digests: list[str]) -> list[tuple[Any, ...]]:
+        """(digest, key, detail, dates, first_seen, last_seen) of each digest: one indexed query
+        per table, joined here (a join in SQL scans; 33 ms against 101 ms p50 for >100 entries)."""
+        entries = self._in("SELECT digest, key, detail FROM registry_entries WHERE digest IN", digests)
+        dates = dict(self._in("SELECT digest, dates FROM registry_presence WHERE digest IN", digests))
+        keys = sorted({key for _, key, _ in entries})
+        seen = {key: (first, last) for key, first, last in
+                self._in("SELECT key, first_seen, last_seen FROM registry_keys WHERE key IN", keys)}
+        return [(digest, key, detail, dates.get(digest) or [], *seen.get(key, (None, None)))
+                for digest, key, detail in entries]
 
     # -- diffs ----------------------------------------------------------------------------------
     def diff_dates(self, from_date: date | None, to_date: date | None, list_name: str = DUMP) -> tuple[date, date]:
