@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from censorwatch.store.arrow_rows import table_from_rows
 from censorwatch.store.schema import COLUMN_NAMES
 
 ROW_GROUP = 1000
@@ -75,7 +76,7 @@ class PartWriter:
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
             self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression="zstd"), temporary, final)
-        self._writers[key][0].write_table(pa.Table.from_pylist(buffer, schema=SCHEMA))
+        self._writers[key][0].write_table(table_from_rows(buffer, SCHEMA))
         self._buffers[key] = []
         self._buffer_bytes[key] = 0
 

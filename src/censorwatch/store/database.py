@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from censorwatch.model.measurement import MeasurementMeta
 from censorwatch.model.verdict import Verdict
+from censorwatch.store.arrow_rows import table_from_rows
 from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_STATEMENTS
 
 DEFAULT_BATCH = 2000
@@ -109,7 +110,7 @@ class Store:
     def _insert(self, rows: list[dict[str, Any]]) -> int:
         # Within one batch the same uid may appear twice (a file listing a measurement twice).
         unique = list({row["measurement_uid"]: row for row in rows}.values())
-        table = pa.Table.from_pylist(unique, schema=_ARROW_SCHEMA)
+        table = table_from_rows(unique, _ARROW_SCHEMA)
         before = self.count()
         self.con.register("incoming_batch", table)
         try:

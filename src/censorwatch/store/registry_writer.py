@@ -18,6 +18,7 @@ import orjson
 import pyarrow as pa
 
 from censorwatch.model.registry import RegistryEntry, url_host
+from censorwatch.store.arrow_rows import table_from_rows
 from censorwatch.store.registry_schema import DERIVED, DETAIL_FIELDS, REGISTRY_SCHEMA
 
 BATCH = 20_000
@@ -159,9 +160,9 @@ class SnapshotWriter:
             return
         con = self.con
         tables = {
-            "batch_entries": pa.Table.from_pylist(self._entries, schema=_ENTRY_SCHEMA),
-            "batch_names": pa.Table.from_pylist(self._names, schema=_NAME_SCHEMA),
-            "batch_subnets": pa.Table.from_pylist(self._subnets, schema=_SUBNET_SCHEMA),
+            "batch_entries": table_from_rows(self._entries, _ENTRY_SCHEMA),
+            "batch_names": table_from_rows(self._names, _NAME_SCHEMA),
+            "batch_subnets": table_from_rows(self._subnets, _SUBNET_SCHEMA),
         }
         for name, table in tables.items():
             con.register(name, table)
