@@ -220,7 +220,7 @@ def row(name: str, cores: int, result: dict[str, Any], tree: Tree, bound: dict[s
 
 def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
     from censorwatch.distributed.parts import ROW_GROUP
-    from censorwatch.sources.ingest import BATCH
+    from censorwatch.sources.ingest import BATCH, BATCH_BYTES
 
     bound = results["bound"]
     print(f"\n{'path':<30} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
@@ -239,9 +239,9 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     print(f"stored: DuckDB {ingest['stored']} ({ingest['db_bytes'] / 1e6:.0f} MB file), Parquet {process['stored']} "
           f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB); skipped {ingest['skipped']} / "
           f"{process['skipped']}")
-    print(f"batches are counted in rows, not bytes: the largest {BATCH} consecutive measurements (ingest's "
-          f"BATCH) are {tree.largest_run(BATCH, True) / 1e6:.0f} MB of JSON, the largest {ROW_GROUP} in one "
-          f"file (a Parquet row group) {tree.largest_run(ROW_GROUP, False) / 1e6:.0f} MB")
+    print(f"batches end at {BATCH} rows or {BATCH_BYTES >> 20} MiB of JSON: {BATCH} consecutive measurements here "
+          f"would be up to {tree.largest_run(BATCH, True) / 1e6:.0f} MB, {ROW_GROUP} in one file (a Parquet row "
+          f"group) up to {tree.largest_run(ROW_GROUP, False) / 1e6:.0f} MB")
 
 
 def main() -> None:
