@@ -19,9 +19,9 @@ from pathlib import Path
 
 
 def phase(args: argparse.Namespace) -> None:
+    from censorwatch.analysis.store_sink import StoreSink
     from censorwatch.probe.config import ProbeConfig, parse_host_port
     from censorwatch.probe.runner import ProbeRunner
-    from censorwatch.probe.store_sink import StoreSink
 
     spec = json.loads(args.phase)
     config = ProbeConfig(

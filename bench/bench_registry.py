@@ -82,7 +82,7 @@ def high_water() -> int:
 
 def profile_ingest(files: list[Path], db: Path, top: int) -> None:
     """cProfile of the same ingest the CLI runs, in this process, into a separate store."""
-    from censorwatch.cli.registry_ingest import ingest_files
+    from censorwatch.sources.registry_ingest import ingest_files
     from censorwatch.store import Store
 
     store = Store(db)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from censorwatch.cli.registry_ingest import ingest_files
+from censorwatch.sources.registry_ingest import ingest_files
 from censorwatch.store.database import Store
 from censorwatch.web import demo
 from censorwatch.web.aggregates import refresh_aggregates

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.cli.registry_ingest import ingest_files
+from censorwatch.sources.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import RegistryStore
 
@@ -191,7 +191,7 @@ def test_a_file_that_is_not_a_dump_stores_nothing(tmp_path: Path) -> None:
 def test_interrupted_ingest_leaves_the_previous_state(two_weeks: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception after some batches are in: no new snapshot, nothing new found by look-ups."""
-    from censorwatch.cli import registry_ingest
+    from censorwatch.sources import registry_ingest
     from censorwatch.store import registry_writer
 
     extra = [f"7.7.{i // 250}.{i % 250};;;суд;x-{i};2016-06-19" for i in range(200)]

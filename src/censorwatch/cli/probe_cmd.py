@@ -12,13 +12,13 @@ import duckdb
 import typer
 from rich.table import Table
 
+from censorwatch.analysis.store_sink import StoreSink
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr, stdout
 from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
 from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
-from censorwatch.probe.store_sink import StoreSink
 from censorwatch.sources.test_lists import TestListError, is_probeable_url, read_test_list
 from censorwatch.store import Store
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
 from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr, stdout
-from censorwatch.cli.registry_ingest import ingest_files
+from censorwatch.sources.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
 

@@ -1,5 +1,6 @@
-"""Stores finished measurements with their verdicts, in small batches (one transaction each), and
-counts verdicts for the run's summary."""
+"""Analyse finished probe measurements and store them with their verdicts, in small batches (one
+transaction each), counting verdicts for the run's summary. Here, not in probe/: the probe knows
+nothing of the store (DESIGN.md); the CLI wires this sink to a run."""
 
 from __future__ import annotations
 
