@@ -99,22 +99,29 @@ def _classify(registry: RegistryStore, url: str, snapshot: date,
     return "unregistered"
 
 
+# The measurements compliance counts: the country's, with an input and a verdict that says
+# something about reachability, in the window.
+_MEASURED = """m AS (
+    SELECT probe_asn, input, CAST(measurement_start_time AS DATE) AS day, verdict FROM measurements
+    WHERE probe_cc = $cc AND input IS NOT NULL AND verdict IN ('ok', 'anomaly', 'confirmed')
+      AND ($since IS NULL OR measurement_start_time >= $since)
+      AND ($until IS NULL OR CAST(measurement_start_time AS DATE) <= $until))"""
+
+
+def _window(window: Window) -> dict[str, Any]:
+    return {"cc": window.country, "since": window.since, "until": window.until}
+
+
 def _targets(con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[tuple[str, date, str, int, int]]:
     """(probe_asn, snapshot in effect, input, blocked, ok) per target, streamed."""
-    cursor = con.cursor()
-    result = cursor.execute(
-        """WITH m AS (
-               SELECT probe_asn, input, CAST(measurement_start_time AS DATE) AS day, verdict FROM measurements
-               WHERE probe_cc = $cc AND input IS NOT NULL AND verdict IN ('ok', 'anomaly', 'confirmed')
-                 AND ($since IS NULL OR measurement_start_time >= $since)
-                 AND ($until IS NULL OR CAST(measurement_start_time AS DATE) <= $until)),
-           s AS (SELECT snapshot_date FROM registry_snapshots WHERE list_name = 'dump')
+    result = con.cursor().execute(
+        f"""WITH {_MEASURED}, s AS (SELECT snapshot_date FROM registry_snapshots WHERE list_name = 'dump')
            SELECT m.probe_asn, s.snapshot_date, m.input,
                   count(*) FILTER (WHERE m.verdict IN ('anomaly', 'confirmed')) AS blocked,
                   count(*) FILTER (WHERE m.verdict = 'ok') AS ok
            FROM m ASOF JOIN s ON m.day >= s.snapshot_date
            GROUP BY ALL ORDER BY m.probe_asn, s.snapshot_date, m.input""",
-        {"cc": window.country, "since": window.since, "until": window.until},
+        _window(window),
     )
     while rows := result.fetchmany(2000):
         yield from rows
@@ -123,14 +130,10 @@ def _targets(con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[tuple[s
 def unmatched_measurements(con: duckdb.DuckDBPyConnection, window: Window) -> int:
     """Measurements taken before the first register snapshot: no order was known then."""
     rows = con.execute(
-        """SELECT count(*) FROM measurements WHERE probe_cc = $cc AND input IS NOT NULL
-             AND verdict IN ('ok', 'anomaly', 'confirmed')
-             AND ($since IS NULL OR measurement_start_time >= $since)
-             AND ($until IS NULL OR CAST(measurement_start_time AS DATE) <= $until)
-             AND CAST(measurement_start_time AS DATE) <
-                 coalesce((SELECT min(snapshot_date) FROM registry_snapshots WHERE list_name = 'dump'),
-                          DATE '9999-12-31')""",
-        {"cc": window.country, "since": window.since, "until": window.until},
+        f"""WITH {_MEASURED} SELECT count(*) FROM m
+            WHERE day < coalesce((SELECT min(snapshot_date) FROM registry_snapshots WHERE list_name = 'dump'),
+                                 DATE '9999-12-31')""",
+        _window(window),
     ).fetchall()
     return int(rows[0][0])
 

@@ -48,6 +48,15 @@ def _registry(db: Path | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, Regi
         store.close()
 
 
+def _names(entry: dict[str, Any]) -> str:
+    """What an entry names, for a table cell: its domains (unicode) and its first three URLs."""
+    return ", ".join((entry["domains_unicode"] or []) + (entry["urls"] or [])[:3]) or "-"
+
+
+def _addresses(entry: dict[str, Any]) -> str:
+    return ", ".join((entry["ips"] or []) + (entry["subnets"] or []))[:120]
+
+
 def _json_line(value: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(value) + b"\n")
 
@@ -90,13 +99,13 @@ def snapshots(db: DbOption = None, fmt: Annotated[str, typer.Option("--format")]
     with _registry(db) as (_, registry):
         rows = registry.snapshot_table()
     if fmt == "json":
-        _json_line([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows])
+        _json_line(rows)
         return
     table = Table(title="Register snapshots")
     for name in ("list", "date", "updated (UTC)", "entries", "skipped lines", "files"):
         table.add_column(name)
     for row in rows:
-        table.add_row(row["list_name"], str(row["snapshot_date"]), str(row["updated"] or ""), str(row["entries"]),
+        table.add_row(row["list_name"], row["snapshot_date"], row["updated"] or "", str(row["entries"]),
                       str(row["skipped"]), (row["files"] or "").replace("\n", ", "))
     stdout.print(table)
 
@@ -152,8 +161,7 @@ def _diff_tables(summary: dict[str, Any]) -> None:
         for name in ("names", "addresses", "authority", "decision", "first seen", "last seen"):
             table.add_column(name, overflow="fold")
         for entry in entries:
-            names = ", ".join((entry["domains_unicode"] or []) + (entry["urls"] or [])[:3]) or "-"
-            addresses = ", ".join((entry["ips"] or []) + (entry["subnets"] or []))[:120]
+            names, addresses = _names(entry), _addresses(entry)
             if kind == "changed":
                 addresses = " ".join([f"+{a}" for a in entry["addresses_added"]]
                                      + [f"-{a}" for a in entry["addresses_removed"]])[:120]
@@ -192,10 +200,9 @@ def lookup(
                  "last seen"):
         table.add_column(name, overflow="fold")
     for entry in entries:
-        names = ", ".join((entry["domains_unicode"] or []) + (entry["urls"] or [])[:3]) or "-"
-        addresses = ", ".join((entry["ips"] or []) + (entry["subnets"] or []))
+        names, addresses = _names(entry), _addresses(entry)
         table.add_row(entry["match"], str(entry["authority"] or "-"), str(entry["decision"] or "-"),
-                      str(entry["decision_date"] or "-"), names, addresses[:120] or "-",
+                      str(entry["decision_date"] or "-"), names, addresses or "-",
                       "yes" if entry["snapshot"] else "no", str(entry["first_seen"]), str(entry["last_seen"]))
     stdout.print(table)
 

@@ -8,7 +8,7 @@ import hashlib
 import html
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property, lru_cache
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -167,7 +167,6 @@ class RegistryEntry:
     include_time: datetime | None = None
     block_type: str | None = None
     list_name: str = DUMP
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @cached_property
     def key(self) -> str:

@@ -7,7 +7,7 @@ import ipaddress
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -21,12 +21,9 @@ from censorwatch.model.registry import (
     normalise_address,
     normalise_domain,
 )
+from censorwatch.store.registry_schema import DETAIL_FIELDS
 
-ENTRY_FIELDS = (
-    "list_name", "authority", "decision", "decision_date", "domains", "domains_unicode", "urls", "ips", "subnets",
-    "block_type", "content_id", "include_time",
-)
-_ENTRY_SELECT = ", ".join(f"e.{name}" for name in ENTRY_FIELDS)
+_ENTRY_SELECT = ", ".join(f"e.{name}" for name in DETAIL_FIELDS)
 DIFF_KINDS = ("added", "removed", "changed")
 LISTS = (DUMP, NXDOMAIN)
 _IN_CHUNK = 1000
@@ -67,6 +64,8 @@ def _parents(domain: str) -> list[str]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -95,12 +94,13 @@ class RegistryStore:
         return [row[0] for row in rows]
 
     def snapshot_table(self) -> list[dict[str, Any]]:
+        """Every snapshot stored, dates as text (YYYY-MM-DD, updated as YYYY-MM-DD HH:MM:SS UTC)."""
         cursor = self.con.execute(
             "SELECT list_name, snapshot_date, updated, entries, skipped, files FROM registry_snapshots "
             "ORDER BY list_name, snapshot_date"
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [{k: _jsonable(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
     def snapshot_at(self, at: date | None, list_name: str = DUMP) -> date | None:
         """The snapshot in effect on `at`: the latest taken on or before it (latest of all if None)."""

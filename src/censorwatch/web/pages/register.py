@@ -3,7 +3,7 @@ date) and what changed between two snapshots, grouped by authority and decision.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import duckdb
@@ -36,11 +36,7 @@ def build(cur: duckdb.DuckDBPyConnection, t: str | None, at: str | None, from_da
     if registry is None:
         raise NotFound("No register data in this store: run `censorwatch ingest registry-ru FILE...` first.")
     when, start, end = _day(at, "date"), _day(from_date, "from"), _day(to_date, "to")
-    snapshots = [
-        {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat() if isinstance(v, date) else v)
-         for k, v in row.items() if k != "files"}
-        for row in registry.snapshot_table()
-    ]
+    snapshots = [{k: v for k, v in row.items() if k != "files"} for row in registry.snapshot_table()]
     lookup: dict[str, Any] | None = None
     if t and t.strip():
         try:
