@@ -3,10 +3,8 @@ arrives in a real collector's store, analysed, under the uid the collector gave 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import orjson
@@ -15,36 +13,16 @@ import pytest
 from censorwatch.lab import Lab
 from censorwatch.probe.spool import UploadSpool
 from censorwatch.store import Store
+from tests.integration.collector_process import CollectorProcess
 
 pytestmark = pytest.mark.integration
 
 CASES = ("ok-http", "dns-nxdomain", "dns-blockpage")
 
 
-def start_collector(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    command = [sys.executable, "-m", "censorwatch", "collector", "--listen", "127.0.0.1:0",
-               "--db", str(workdir / "collector.duckdb"), "--spool", str(workdir / "collector-spool")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(b"collector listening on "):
-                found.append(line.decode().split()[-1])
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(30)
-    if not found:
-        process.kill()
-        raise AssertionError("collector did not start")
-    return process, found[0]
-
-
 def test_probe_submits_to_the_collector(tmp_path: Path) -> None:
-    collector, url = start_collector(tmp_path)
+    collector = CollectorProcess(tmp_path).start()
+    url = collector.url
     try:
         with Lab(tmp_path / "lab") as lab:
             urls = [lab.case(name).url for name in CASES]
@@ -60,11 +38,9 @@ def test_probe_submits_to_the_collector(tmp_path: Path) -> None:
         assert f"collector {url}: {len(CASES)} submitted" in probe.stderr
         assert len(UploadSpool(probe_db.parent / "upload-spool")) == 0
     finally:
-        collector.send_signal(signal.SIGTERM)
-        assert collector.wait(timeout=60) == 0
+        collector.stop()  # graceful: asserts the collector exits 0
 
-    with Store(tmp_path / "collector.duckdb", read_only=True) as store:
-        rows = list(store.iter_rows("SELECT * FROM measurements"))
+    rows = collector.rows()
     assert sorted(row["input"] for row in rows) == sorted(urls)
     with Store(probe_db, read_only=True) as store:
         local = {row["input"]: row for row in store.iter_rows("SELECT * FROM measurements")}

@@ -10,6 +10,23 @@ import pytest
 from censorwatch.analysis import analyse
 from censorwatch.analysis.apps_common import blocking_of
 
+# Every app and circumvention test the issue names (web_connectivity has its own tests).
+APP_TESTS = (
+    "telegram",
+    "signal",
+    "whatsapp",
+    "facebook_messenger",
+    "tor",
+    "vanilla_tor",
+    "torsf",
+    "psiphon",
+    "riseupvpn",
+    "openvpn",
+    "http_header_field_manipulation",
+    "http_invalid_request_line",
+    "dnscheck",
+)
+
 
 def m(test_name: str, test_keys: Any, **extra: Any) -> dict[str, Any]:
     base = {
@@ -473,24 +490,7 @@ def test_ooni_claim_text(measurement: dict[str, Any], claim: str) -> None:
     assert (analyse(measurement).ooni_blocking or "").startswith(claim)
 
 
-@pytest.mark.parametrize(
-    "test_name",
-    [
-        "telegram",
-        "signal",
-        "whatsapp",
-        "facebook_messenger",
-        "tor",
-        "vanilla_tor",
-        "torsf",
-        "psiphon",
-        "riseupvpn",
-        "openvpn",
-        "http_header_field_manipulation",
-        "http_invalid_request_line",
-        "dnscheck",
-    ],
-)
+@pytest.mark.parametrize("test_name", APP_TESTS)
 @pytest.mark.parametrize(
     "keys",
     [

@@ -10,22 +10,8 @@ from hypothesis import strategies as st
 
 from censorwatch.analysis import analyse
 from censorwatch.model.verdict import VERDICTS
+from tests.unit.test_analysis_apps import APP_TESTS
 
-TESTS = (
-    "telegram",
-    "signal",
-    "whatsapp",
-    "facebook_messenger",
-    "tor",
-    "vanilla_tor",
-    "torsf",
-    "psiphon",
-    "riseupvpn",
-    "openvpn",
-    "http_header_field_manipulation",
-    "http_invalid_request_line",
-    "dnscheck",
-)
 KEYS = (
     "requests",
     "tcp_connect",
@@ -90,7 +76,7 @@ json_values = st.recursive(
 
 @settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    test_name=st.sampled_from(TESTS),
+    test_name=st.sampled_from(APP_TESTS),
     keys=st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8),
     version=st.sampled_from(["0.0.1", "0.2.2", "0.2.4", "x.y", ""]),
     started=st.sampled_from(["2022-11-18 10:00:00", "garbage", ""]),
