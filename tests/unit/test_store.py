@@ -52,6 +52,21 @@ def test_add_is_idempotent_and_unknown_tests_are_not_analysed(db_file: Path) -> 
     assert {row["ooni_blocking"] for row in rows} == {"false"}
 
 
+def test_a_batch_mixing_stored_and_new_measurements_adds_only_the_new(db_file: Path) -> None:
+    # The fast path (plain INSERT) fails on the stored ones; the batch must then still store the
+    # new ones exactly once, and keep the first copy of the stored ones untouched.
+    old = [analysed_record(_measurement(f"https://{i}.example/"), "ooni") for i in range(3)]
+    new = [analysed_record(_measurement(f"https://{i}.example/"), "ooni") for i in range(3, 6)]
+    changed = [analysed_record(_measurement(f"https://{i}.example/"), "probe") for i in range(3)]
+    with Store(db_file) as store:
+        assert store.add(old) == 3
+        assert store.add([*changed, *new, new[0]]) == 3
+        assert store.count() == 6
+        sources = dict(store.con.execute("SELECT input, source FROM measurements").fetchall())
+    assert {sources[f"https://{i}.example/"] for i in range(3)} == {"ooni"}
+    assert {sources[f"https://{i}.example/"] for i in range(3, 6)} == {"ooni"}
+
+
 def test_export_csv_and_jsonl(db_file: Path, tmp_path: Path) -> None:
     import csv
     import io

@@ -29,6 +29,7 @@ def is_bogon(address: str) -> bool:
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
+@lru_cache(maxsize=4096)  # the same addresses recur across a measurement's DNS, TCP and control keys
 def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip("[]"))

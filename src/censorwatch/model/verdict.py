@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Final
 
 ANALYZER_VERSION: Final = "0.1.0"
@@ -39,7 +39,9 @@ class Verdict:
             raise ValueError(f"unknown blocking type {self.blocking!r}")
 
     def as_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+        # Field by field: dataclasses.asdict deep-copies recursively and was a tenth of the
+        # store's time in OONI ingest.
+        return {field.name: getattr(self, field.name) for field in _FIELDS}
 
 
 def not_analysed(test_name: str | None, ooni_blocking: str | None = None) -> Verdict:
@@ -55,3 +57,6 @@ def ooni_blocking_text(value: object) -> str | None:
     if value is True:
         return "true"
     return str(value)
+
+
+_FIELDS = fields(Verdict)
