@@ -55,7 +55,8 @@ class Site:
 # with different settings).
 LOOKUPS = {
     "blockpage": "SELECT measurement_uid FROM measurements WHERE source = 'demo' AND input LIKE '%bbc%' "
-                 "AND probe_cc = 'IR' AND raw LIKE '%Access denied%' ORDER BY measurement_start_time DESC LIMIT 1",
+                 "AND probe_cc = 'IR' AND verdict = 'confirmed' AND blocking = 'http-diff' "
+                 "ORDER BY measurement_start_time DESC LIMIT 1",
     # The filters the search test uses: the country and blocking type seen most often (what the
     # analysis concludes is its business; the test needs more than one page of them).
     "busiest_blocking": "SELECT probe_cc || ' ' || blocking FROM measurements WHERE blocking IS NOT NULL "

@@ -72,7 +72,7 @@ class CollectorProcess:
 
     def rows(self) -> list[dict[str, Any]]:
         with Store(self.db, read_only=True) as store:
-            return list(store.iter_rows("SELECT * FROM measurements"))
+            return list(store.iter_measurements())
 
     def spooled_uids(self) -> list[str]:
         return [item.event["uid"] for item in read_events(self.spool, ScanReport())

@@ -73,7 +73,7 @@ def open_report(client: TestClient, headers: dict[str, str] | None = None) -> st
 
 def stored_rows(tmp_path: Path) -> list[dict[str, Any]]:
     with Store(tmp_path / "c.duckdb", read_only=True) as store:
-        return list(store.iter_rows("SELECT measurement_uid, report_id, source, raw FROM measurements"))
+        return list(store.iter_measurements())
 
 
 def spooled_measurements(tmp_path: Path) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ def test_probe_submits_to_the_collector(tmp_path: Path) -> None:
     rows = collector.rows()
     assert sorted(row["input"] for row in rows) == sorted(urls)
     with Store(probe_db, read_only=True) as store:
-        local = {row["input"]: row for row in store.iter_rows("SELECT * FROM measurements")}
+        local = {row["input"]: row for row in store.iter_measurements()}
     for row in rows:
         raw = orjson.loads(row["raw"])
         assert row["source"] == "collector" and row["probe_cc"] == "RU"

@@ -149,6 +149,19 @@ def test_errors_are_clear(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
+def test_parts_of_an_older_version_are_refused_clearly(tmp_path: Path) -> None:
+    # Before schema version 2 the parts held the raw JSON as text in `raw`.
+    old = tmp_path / "old" / "test_name=x" / "probe_cc=RU" / "date=2026-01-01"
+    old.mkdir(parents=True)
+    columns = [name for name in COLUMN_NAMES if name != "raw_zstd"] + ["raw"]
+    select = ", ".join(f"'v' AS {name}" for name in columns)
+    duckdb.connect().execute(f"COPY (SELECT {select}) TO '{old / 'part-1.parquet'}' (FORMAT parquet)")
+    with Store(tmp_path / "s.duckdb") as store:
+        with pytest.raises(ParquetSourceError, match="older censorwatch"):
+            load_parquet(store, tmp_path / "old")
+        assert store.count() == 0
+
+
 def test_unreachable_scheduler(tree: tuple[Path, int], tmp_path: Path) -> None:
     root, _ = tree
     with pytest.raises(ProcessError, match="cannot reach"):

@@ -48,7 +48,7 @@ def stored(row: tuple[str, str, str, str | None, str, str, str | None, str | Non
         "measurement_start_time": when,
         "test_keys": {},
     }
-    return StoredMeasurement(meta_of(measurement), "{}", Verdict(verdict, blocking, "test"), "ooni")
+    return StoredMeasurement(meta_of(measurement), b"{}", Verdict(verdict, blocking, "test"), "ooni")
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_batches_end_at_a_byte_bound(tmp_path: Path) -> None:
             m = measurement()
             m["measurement_uid"] = f"20240101000000.000000_ZZ_webconnectivity_{number:016x}"
             m["padding"] = "x" * (2 * 1024 * 1024)
-            out.append(RawRecord(m, json.dumps(m), None, f"big:{number}"))
+            out.append(RawRecord(m, json.dumps(m).encode(), None, f"big:{number}"))
         return out
 
     batches: list[int] = []

@@ -12,9 +12,10 @@ from censorwatch.model.measurement import meta_of
 from censorwatch.store.database import StoredMeasurement
 
 
-def analysed_record(measurement: Mapping[str, Any], source: str, raw: str | None = None) -> StoredMeasurement:
-    """`raw` is the measurement's text exactly as received when the caller has it; otherwise
-    it is serialised here. Raises model.measurement.MalformedMeasurement for non-measurements."""
+def analysed_record(measurement: Mapping[str, Any], source: str, raw: bytes | None = None) -> StoredMeasurement:
+    """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
+    otherwise it is serialised here. Raises model.measurement.MalformedMeasurement for
+    non-measurements."""
     meta = meta_of(measurement)
-    text = raw if raw is not None else orjson.dumps(measurement).decode()
+    text = raw if raw is not None else orjson.dumps(measurement)
     return StoredMeasurement(meta=meta, raw=text, verdict=analyse(measurement), source=source)

@@ -22,7 +22,7 @@ class StoreSink:
         self._pending: list[StoredMeasurement] = []
 
     def __call__(self, measurement: dict[str, Any]) -> None:
-        record = analysed_record(measurement, "probe", orjson.dumps(measurement).decode())
+        record = analysed_record(measurement, "probe", orjson.dumps(measurement))
         self.counts[(record.verdict.verdict or "not analysed", record.verdict.blocking or "-")] += 1
         if self.store is None:
             return

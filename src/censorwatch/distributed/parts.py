@@ -12,20 +12,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from censorwatch.store.arrow_rows import table_from_rows
+from censorwatch.store.database import ARROW_SCHEMA
 from censorwatch.store.schema import COLUMN_NAMES
 
 ROW_GROUP = 1000
-# A row group also ends at this much raw JSON, so a file of large measurements stays bounded.
-ROW_GROUP_BYTES = 32 * 1024 * 1024
+# A row group also ends at this much compressed raw JSON, so a file of large measurements stays
+# bounded.
+ROW_GROUP_BYTES = 8 * 1024 * 1024
 PARTITION_KEYS = ("test_name", "probe_cc", "date")
 NO_DATE = "none"
-SCHEMA = pa.schema(
-    [(name, pa.timestamp("us") if name == "measurement_start_time" else pa.string()) for name in COLUMN_NAMES]
-)
+SCHEMA = ARROW_SCHEMA
+# raw_zstd holds zstd frames already (store/raw_codec.py): compressing them again costs time
+# and saves nothing.
+COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in COLUMN_NAMES}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -61,7 +63,7 @@ class PartWriter:
         buffer = self._buffers.setdefault(key, [])
         buffer.append(row)
         self.rows += 1
-        size = self._buffer_bytes.get(key, 0) + len(row.get("raw") or "")
+        size = self._buffer_bytes.get(key, 0) + len(row.get("raw_zstd") or b"")
         self._buffer_bytes[key] = size
         if len(buffer) >= ROW_GROUP or size >= ROW_GROUP_BYTES:
             self._flush(key)
@@ -75,7 +77,7 @@ class PartWriter:
             directory.mkdir(parents=True, exist_ok=True)
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
-            self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression="zstd"), temporary, final)
+            self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression=COMPRESSION), temporary, final)
         self._writers[key][0].write_table(table_from_rows(buffer, SCHEMA))
         self._buffers[key] = []
         self._buffer_bytes[key] = 0

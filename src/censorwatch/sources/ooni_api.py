@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from censorwatch.sources.ooni_aggregation import Aggregation, MalformedAggregation, parse_aggregation_text
-from censorwatch.sources.ooni_files import RawRecord, parse_text
+from censorwatch.sources.ooni_files import RawRecord, parse_line
 
 DEFAULT_API = "https://api.ooni.io"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -121,7 +121,7 @@ class OoniApi:
             return RawRecord(None, None, f"API failed ({error})", location)
         if response.status_code != 200:
             return RawRecord(None, None, f"raw measurement answered HTTP {response.status_code}", location)
-        record = parse_text(response.text, location)
+        record = parse_line(response.content, location)
         if record.measurement is not None:
             # Keep OONI's own uid so a measurement fetched twice is stored once.
             record.measurement.setdefault("measurement_uid", uid)

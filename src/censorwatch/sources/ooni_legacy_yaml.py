@@ -72,7 +72,7 @@ def read_yaml_report(path: Path) -> Iterator[RawRecord]:
                     header = document
                     continue
                 measurement = normalise(header, document)
-                yield RawRecord(measurement, orjson.dumps(measurement).decode(), None, location)
+                yield RawRecord(measurement, orjson.dumps(measurement), None, location)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f"{path}:line{mark.line + 1}" if mark is not None else f"{path}:doc{index + 1}"

@@ -47,7 +47,13 @@ def load_parquet(store: Store, directory: Path) -> ParquetLoad:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()
     except Exception as error:  # duckdb raises several unrelated types for unreadable files
         raise ParquetSourceError(f"cannot read the parts under {directory}: {error}") from error
-    missing = set(COLUMN_NAMES) - {row[0] for row in described}
+    present = {row[0] for row in described}
+    if "raw" in present and "raw_zstd" not in present:
+        raise ParquetSourceError(
+            f"parts under {directory} were written by an older censorwatch (raw JSON as text); "
+            "run `censorwatch process` on the measurement files again"
+        )
+    missing = set(COLUMN_NAMES) - present
     if missing:
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
     columns = ", ".join(COLUMN_NAMES)

@@ -15,7 +15,9 @@ import pyarrow as pa
 from censorwatch.model.measurement import MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.arrow_rows import table_from_rows
+from censorwatch.store.raw_codec import compress, decompress
 from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_STATEMENTS
+from censorwatch.store.upgrade import needs_upgrade, upgrade
 
 DEFAULT_BATCH = 2000
 
@@ -32,7 +34,7 @@ def default_db_path() -> Path:
 @dataclass(frozen=True)
 class StoredMeasurement:
     meta: MeasurementMeta
-    raw: str
+    raw: bytes  # the measurement's UTF-8 JSON, exactly as received
     verdict: Verdict
     source: str
 
@@ -55,15 +57,15 @@ class StoredMeasurement:
             "software_name": self.meta.software_name,
             "software_version": self.meta.software_version,
             "source": self.source,
-            "raw": self.raw,
+            "raw_zstd": compress(self.raw),
         }
         row.update(self.verdict.as_dict())
         return row
 
 
-_ARROW_SCHEMA = pa.schema(
+ARROW_SCHEMA = pa.schema(
     [
-        (name, pa.timestamp("us") if name == "measurement_start_time" else pa.string())
+        (name, {"measurement_start_time": pa.timestamp("us"), "raw_zstd": pa.binary()}.get(name, pa.string()))
         for name in COLUMN_NAMES
     ]
 )
@@ -73,6 +75,10 @@ _INSERT = (
     f"INSERT {{conflict}} INTO measurements ({', '.join(COLUMN_NAMES)}) "
     f"SELECT {', '.join(COLUMN_NAMES)} FROM incoming_batch"
 )
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as asked (for example: it needs an upgrade and was opened read-only)."""
 
 
 class Store:
@@ -87,6 +93,13 @@ class Store:
         if not read_only:
             for statement in SCHEMA_STATEMENTS:
                 self.con.execute(statement)
+            upgrade(self.con)
+        elif needs_upgrade(self.con):
+            self.con.close()
+            raise StoreError(
+                f"{self.path} was written by an older censorwatch (schema version 1); open it for writing "
+                "once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
+            )
 
     def __enter__(self) -> Store:
         return self
@@ -116,7 +129,7 @@ class Store:
     def _insert(self, rows: list[dict[str, Any]]) -> int:
         # Within one batch the same uid may appear twice (a file listing a measurement twice).
         unique = list({row["measurement_uid"]: row for row in rows}.values())
-        table = table_from_rows(unique, _ARROW_SCHEMA)
+        table = table_from_rows(unique, ARROW_SCHEMA)
         self.con.register("incoming_batch", table)
         try:
             try:
@@ -164,6 +177,14 @@ class Store:
             )
             changed += 1
         return changed
+
+    def iter_measurements(self, where: str = "", params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Stored rows (`where` is an SQL condition, or empty for all) with `raw`, the measurement's
+        JSON bytes as received, in place of the compressed `raw_zstd`."""
+        sql = f"SELECT * FROM measurements{f' WHERE {where}' if where else ''} ORDER BY measurement_uid"
+        for row in self.iter_rows(sql, params):
+            row["raw"] = decompress(row.pop("raw_zstd"))
+            yield row
 
     def iter_rows(self, sql: str, params: list[Any] | None = None, chunk: int = 5000) -> Iterator[dict[str, Any]]:
         """Stream a query's rows as dicts without loading the whole result. A cursor of its own,

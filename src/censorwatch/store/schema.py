@@ -1,6 +1,9 @@
 """DDL of the embedded store. One row per measurement: the indexed base fields, the raw
-measurement exactly as received, and our verdict (re-analysis rewrites only the verdict
-columns)."""
+measurement exactly as received (zstd-compressed, store/raw_codec.py), and our verdict
+(re-analysis rewrites only the verdict columns).
+
+Schema versions: 1 kept the raw JSON as text in `raw`; 2 keeps it compressed in `raw_zstd`
+(store/upgrade.py moves a version 1 store over when it is opened for writing)."""
 
 MEASUREMENT_COLUMNS = (
     ("measurement_uid", "VARCHAR PRIMARY KEY"),
@@ -22,17 +25,22 @@ MEASUREMENT_COLUMNS = (
     ("reason", "VARCHAR"),
     ("ooni_blocking", "VARCHAR"),
     ("analyzer_version", "VARCHAR"),
-    ("raw", "VARCHAR NOT NULL"),
+    ("raw_zstd", "BLOB NOT NULL"),
 )
 
 COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
 
-CREATE_MEASUREMENTS = "CREATE TABLE IF NOT EXISTS measurements (\n  {}\n)".format(
-    ",\n  ".join(f"{name} {kind}" for name, kind in MEASUREMENT_COLUMNS)
-)
+SCHEMA_VERSION = "2"
+
+
+def create_measurements(table: str = "measurements") -> str:
+    return "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)".format(
+        table, ",\n  ".join(f"{name} {kind}" for name, kind in MEASUREMENT_COLUMNS)
+    )
+
 
 SCHEMA_STATEMENTS = (
-    CREATE_MEASUREMENTS,
+    create_measurements(),
     "CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "INSERT OR IGNORE INTO schema_info VALUES ('version', '1')",
+    f"INSERT OR IGNORE INTO schema_info VALUES ('version', '{SCHEMA_VERSION}')",
 )

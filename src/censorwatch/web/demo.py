@@ -154,7 +154,7 @@ def record(measurement: dict[str, Any], situation: str, source: str = "demo") ->
         return analysed_record(measurement, source)
     except ImportError:
         # The analysis of this test is not installed (yet): store our expectation instead.
-        return StoredMeasurement(meta_of(measurement), orjson.dumps(measurement).decode(), EXPECTED[situation],
+        return StoredMeasurement(meta_of(measurement), orjson.dumps(measurement), EXPECTED[situation],
                                  source)
 
 
@@ -182,7 +182,7 @@ def synthetic(days: int = 20, per_day: int = 3, seed: int = 7, end: datetime = E
 def real(directory: Path) -> Iterator[StoredMeasurement]:
     """The OONI measurements of a directory (one JSON object per .json file), as ingested."""
     for path in sorted(directory.glob("*.json")):
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace").encode()
         try:
             measurement = orjson.loads(text)
             meta = meta_of(measurement)

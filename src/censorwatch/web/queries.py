@@ -12,6 +12,7 @@ import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
+from censorwatch.store.raw_codec import raw_json
 from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql
 from censorwatch.web.filters import (
     NOT_ANALYSED,
@@ -308,10 +309,12 @@ def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | No
     found = _records(cur.execute("SELECT * FROM measurements WHERE measurement_uid = ?", [uid]))
     if not found:
         return None
-    row = {key: _json_value(value) for key, value in found[0].items()}
-    raw = row.pop("raw")
+    stored = found[0]
+    # A store not yet upgraded from schema version 1 still has the text (store/upgrade.py).
+    raw = stored.pop("raw") if "raw" in stored else raw_json(stored.pop("raw_zstd"))
+    row = {key: _json_value(value) for key, value in stored.items()}
     try:
-        row["raw"] = orjson.loads(raw)
+        row["raw"] = orjson.loads(raw or "")
     except orjson.JSONDecodeError:
         row["raw"] = None
         row["raw_text"] = raw

@@ -31,7 +31,7 @@ log = logging.getLogger("censorwatch.collector")
 def stored_record(event: dict[str, Any]) -> StoredMeasurement:
     """The store row for a spooled measurement, under the uid the client was given."""
     content = event["content"]
-    raw = orjson.dumps(content).decode()
+    raw = orjson.dumps(content)
     try:
         record = analysed_record(content, SOURCE, raw)
     except Exception as error:  # an analyser bug must not lose an acknowledged measurement
