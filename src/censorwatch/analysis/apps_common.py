@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.model.verdict import DNS, HTTP_FAILURE, TCP_IP, TLS
 
 # Failures that mean "this probe's own network or software broke", not interference
@@ -28,18 +29,6 @@ _OPERATION_BLOCKING = {
     "read": HTTP_FAILURE,
     "write": HTTP_FAILURE,
 }
-
-
-def mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def items(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def test_keys(measurement: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -14,15 +14,13 @@ from censorwatch.analysis.apps_common import (
     claim,
     failure_of,
     is_local,
-    items,
-    mapping,
     present,
     request_url,
     requests,
     tcp_results,
     test_keys,
-    text,
 )
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.analysis.vanilla_tor import bootstrap_verdict, progress_of, stall_layer
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, TCP_IP, Verdict
 

@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import blocking_of, claim, is_local, mapping, test_keys, text
+from censorwatch.analysis.apps_common import blocking_of, claim, is_local, test_keys
+from censorwatch.analysis.shapes import mapping, text
 from censorwatch.model.verdict import ANOMALY, DNS, FAILURE, OK, Verdict
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import claim, is_local, items, mapping, present, tcp_results, test_keys, text
+from censorwatch.analysis.apps_common import claim, is_local, present, tcp_results, test_keys
 from censorwatch.analysis.bogons import is_bogon
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.model.verdict import ANOMALY, DNS, FAILURE, OK, TCP_IP, Verdict
 
 FACEBOOK_ASN = 32934

@@ -13,8 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import claim, items, mapping, requests, test_keys, text
+from censorwatch.analysis.apps_common import claim, requests, test_keys
 from censorwatch.analysis.body import body_text
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.model.verdict import ANOMALY, FAILURE, HTTP_DIFF, OK, Verdict
 
 IGNORED_HEADER = ("Connection", "close")

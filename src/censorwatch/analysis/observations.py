@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from censorwatch.analysis.body import body_text, header_map, title_of
+from censorwatch.analysis.shapes import integer, items, mapping, text
 from censorwatch.model import failures
 
 
@@ -77,50 +78,28 @@ class WebObservations:
     control_failure: str | None = None
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _map(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def dns_answers(queries: object) -> list[DnsAnswer]:
     rows: list[DnsAnswer] = []
-    for query in _list(queries):
-        query = _map(query)
-        for answer in _list(query.get("answers")):
-            answer = _map(answer)
+    for query in items(queries):
+        query = mapping(query)
+        for answer in items(query.get("answers")):
+            answer = mapping(answer)
             kind = str(answer.get("answer_type") or "")
-            value = _str(answer.get("ipv4")) or _str(answer.get("ipv6")) or _str(answer.get("hostname"))
+            value = text(answer.get("ipv4")) or text(answer.get("ipv6")) or text(answer.get("hostname"))
             if value is None:
                 continue
             rows.append(
-                DnsAnswer(_str(query.get("hostname")), _str(query.get("query_type")), value, kind,
-                          _int(answer.get("asn")))
+                DnsAnswer(text(query.get("hostname")), text(query.get("query_type")), value, kind,
+                          integer(answer.get("asn")))
             )
     return rows
 
 
 def dns_failure(test_keys: Mapping[str, Any]) -> str | None:
-    explicit = _str(test_keys.get("dns_experiment_failure"))
+    explicit = text(test_keys.get("dns_experiment_failure"))
     if explicit:
         return explicit
-    failures = [_str(_map(q).get("failure")) for q in _list(test_keys.get("queries"))]
+    failures = [text(mapping(q).get("failure")) for q in items(test_keys.get("queries"))]
     real = [f for f in failures if f]
     # Only a failure when no query answered (AAAA-only failures are normal for v4-only sites).
     if real and len(real) == len(failures) and not dns_answers(test_keys.get("queries")):
@@ -130,42 +109,42 @@ def dns_failure(test_keys: Mapping[str, Any]) -> str | None:
 
 def tcp_rows(tcp_connect: object) -> list[TcpObservation]:
     rows: list[TcpObservation] = []
-    for entry in _list(tcp_connect):
-        entry = _map(entry)
-        ip = _str(entry.get("ip"))
+    for entry in items(tcp_connect):
+        entry = mapping(entry)
+        ip = text(entry.get("ip"))
         if ip is None:
             continue
-        status = _map(entry.get("status"))
+        status = mapping(entry.get("status"))
         success = status.get("success") is True
-        rows.append(TcpObservation(ip, _int(entry.get("port")), success, _str(status.get("failure"))))
+        rows.append(TcpObservation(ip, integer(entry.get("port")), success, text(status.get("failure"))))
     return rows
 
 
 def tls_rows(handshakes: object) -> list[TlsObservation]:
     return [
-        TlsObservation(_str(h.get("address")), _str(h.get("server_name")), _str(h.get("failure")))
-        for h in map(_map, _list(handshakes))
+        TlsObservation(text(h.get("address")), text(h.get("server_name")), text(h.get("failure")))
+        for h in map(mapping, items(handshakes))
     ]
 
 
 def http_rows(requests: object) -> list[HttpObservation]:
     rows: list[HttpObservation] = []
-    for entry in _list(requests):
-        entry = _map(entry)
-        request = _map(entry.get("request"))
-        response = _map(entry.get("response"))
-        text = body_text(response.get("body"))
-        length = _int(response.get("body_length"))
+    for entry in items(requests):
+        entry = mapping(entry)
+        request = mapping(entry.get("request"))
+        response = mapping(entry.get("response"))
+        body = body_text(response.get("body"))
+        length = integer(response.get("body_length"))
         rows.append(
             HttpObservation(
-                url=_str(request.get("url")),
-                status_code=_int(response.get("code")),
-                body=text,
-                body_length=length if length is not None else (len(text.encode("utf-8", "replace")) if text else None),
+                url=text(request.get("url")),
+                status_code=integer(response.get("code")),
+                body=body,
+                body_length=length if length is not None else (len(body.encode("utf-8", "replace")) if body else None),
                 truncated=response.get("body_is_truncated") is True,
                 headers=header_map(response.get("headers_list") or response.get("headers")),
-                title=title_of(text),
-                failure=_str(entry.get("failure")),
+                title=title_of(body),
+                failure=text(entry.get("failure")),
             )
         )
     return rows
@@ -173,29 +152,29 @@ def http_rows(requests: object) -> list[HttpObservation]:
 
 def _control_dns_failure(value: object) -> str | None:
     # oohelperd keeps the legacy helper's names: "dns_name_error" is its NXDOMAIN.
-    failure = _str(value)
+    failure = text(value)
     return failures.DNS_NXDOMAIN if failure == "dns_name_error" else failure
 
 
 def control_view(control: object) -> ControlView | None:
-    control = _map(control)
+    control = mapping(control)
     if not control:
         return None
-    dns = _map(control.get("dns"))
-    http = _map(control.get("http_request"))
-    ip_info = _map(control.get("ip_info"))
-    asns = {asn for info in ip_info.values() if (asn := _int(_map(info).get("asn")))}
+    dns = mapping(control.get("dns"))
+    http = mapping(control.get("http_request"))
+    ip_info = mapping(control.get("ip_info"))
+    asns = {asn for info in ip_info.values() if (asn := integer(mapping(info).get("asn")))}
     return ControlView(
         dns_failure=_control_dns_failure(dns.get("failure")),
-        addrs=tuple(a for a in _list(dns.get("addrs")) if isinstance(a, str)),
+        addrs=tuple(a for a in items(dns.get("addrs")) if isinstance(a, str)),
         asns=frozenset(asns),
-        tcp={k: _map(v).get("status") is True for k, v in _map(control.get("tcp_connect")).items()},
-        tls={k: _map(v).get("status") is True for k, v in _map(control.get("tls_handshake")).items()},
-        http_failure=_str(http.get("failure")),
-        status_code=_int(http.get("status_code")),
-        body_length=_int(http.get("body_length")),
+        tcp={k: mapping(v).get("status") is True for k, v in mapping(control.get("tcp_connect")).items()},
+        tls={k: mapping(v).get("status") is True for k, v in mapping(control.get("tls_handshake")).items()},
+        http_failure=text(http.get("failure")),
+        status_code=integer(http.get("status_code")),
+        body_length=integer(http.get("body_length")),
         title=str(http.get("title") or ""),
-        header_names=frozenset(str(k).lower() for k in _map(http.get("headers"))),
+        header_names=frozenset(str(k).lower() for k in mapping(http.get("headers"))),
         has_dns=bool(dns),
         has_http=bool(http),
     )
@@ -208,7 +187,7 @@ def observe(test_keys: Mapping[str, Any]) -> WebObservations:
         tcp=tcp_rows(test_keys.get("tcp_connect")),
         tls=tls_rows(test_keys.get("tls_handshakes")),
         http=http_rows(test_keys.get("requests")),
-        http_failure=_str(test_keys.get("http_experiment_failure")),
+        http_failure=text(test_keys.get("http_experiment_failure")),
         control=control_view(test_keys.get("control")),
-        control_failure=_str(test_keys.get("control_failure")),
+        control_failure=text(test_keys.get("control_failure")),
     )

@@ -18,8 +18,8 @@ from censorwatch.analysis.apps_common import (
     request_url,
     requests,
     test_keys,
-    text,
 )
+from censorwatch.analysis.shapes import text
 from censorwatch.model.measurement import parse_time
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, Verdict
 

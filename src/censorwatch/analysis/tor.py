@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import blocking_of, claim, is_local, items, mapping, test_keys, text
+from censorwatch.analysis.apps_common import blocking_of, claim, is_local, test_keys
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, TCP_IP, TLS, Verdict
 
 PROTOCOLS = ("dir_port", "obfs4", "or_port_dirauth", "or_port")

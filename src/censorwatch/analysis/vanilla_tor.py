@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import claim, is_local, present, test_keys, text
+from censorwatch.analysis.apps_common import claim, is_local, present, test_keys
+from censorwatch.analysis.shapes import text
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, TCP_IP, TLS, Verdict
 
 DONE_MARKERS = ("Bootstrapped 100%",)

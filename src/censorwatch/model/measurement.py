@@ -5,6 +5,7 @@ helpers only derive from it."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,11 +30,21 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(OONI_TIME_FORMAT)
 
 
+_OONI_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def parse_time(value: object) -> datetime | None:
     """OONI times are "YYYY-MM-DD HH:MM:SS" UTC; the API also uses ISO 8601 with Z."""
     if not isinstance(value, str) or not value:
         return None
     text = value.strip().replace("T", " ").removesuffix("Z")
+    if _OONI_TIME.fullmatch(text):
+        # Nearly every measurement: fromisoformat takes a fortieth of strptime's time, which
+        # showed in ingest profiles (bench/bench_ingest.py).
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:  # well formed but no such day or hour
+            return None
     for fmt in (OONI_TIME_FORMAT, "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
@@ -115,7 +126,7 @@ def _text(value: object) -> str | None:
 
 
 def meta_of(measurement: object) -> MeasurementMeta:
-    if not isinstance(measurement, Mapping):
+    if not isinstance(measurement, dict | Mapping):  # dict first: the common case, and cheap
         raise MalformedMeasurement(f"a measurement is a JSON object, not {type(measurement).__name__}")
     test_name = _text(measurement.get("test_name"))
     if test_name is None:
