@@ -12,7 +12,9 @@ from censorwatch.model.measurement import meta_of
 from censorwatch.store.database import StoredMeasurement
 
 
-def analysed_record(measurement: Mapping[str, Any], source: str, raw: bytes | None = None) -> StoredMeasurement:
+def analysed_record(
+    measurement: Mapping[str, Any], source: str, raw: bytes | memoryview | None = None
+) -> StoredMeasurement:
     """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
     otherwise it is serialised here. Raises model.measurement.MalformedMeasurement for
     non-measurements."""

@@ -35,7 +35,7 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return decompressor
 
 
-def compress(raw: bytes) -> bytes:
+def compress(raw: bytes | memoryview) -> bytes:
     return _compressor().compress(raw)
 
 
