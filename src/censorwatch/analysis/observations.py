@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from censorwatch.analysis.body import body_text, header_map, title_of
 from censorwatch.analysis.shapes import integer, items, mapping, text
 from censorwatch.model import failures
 
 
-@dataclass(frozen=True)
-class DnsAnswer:
+# The per-answer and per-connection rows are named tuples: immutable like frozen dataclasses,
+# and five times cheaper to build (a measurement can carry dozens of each).
+class DnsAnswer(NamedTuple):
     hostname: str | None
     query_type: str | None
     answer: str  # an IP or, for CNAME answers, a host name
@@ -23,16 +24,14 @@ class DnsAnswer:
     asn: int | None
 
 
-@dataclass(frozen=True)
-class TcpObservation:
+class TcpObservation(NamedTuple):
     ip: str
     port: int | None
     success: bool
     failure: str | None
 
 
-@dataclass(frozen=True)
-class TlsObservation:
+class TlsObservation(NamedTuple):
     address: str | None  # "ip:port" (ip may be bracketed v6)
     server_name: str | None
     failure: str | None
@@ -82,16 +81,17 @@ def dns_answers(queries: object) -> list[DnsAnswer]:
     rows: list[DnsAnswer] = []
     for query in items(queries):
         query = mapping(query)
-        for answer in items(query.get("answers")):
+        answers = items(query.get("answers"))
+        if not answers:
+            continue
+        hostname, query_type = text(query.get("hostname")), text(query.get("query_type"))
+        for answer in answers:
             answer = mapping(answer)
-            kind = str(answer.get("answer_type") or "")
             value = text(answer.get("ipv4")) or text(answer.get("ipv6")) or text(answer.get("hostname"))
             if value is None:
                 continue
-            rows.append(
-                DnsAnswer(text(query.get("hostname")), text(query.get("query_type")), value, kind,
-                          integer(answer.get("asn")))
-            )
+            kind = str(answer.get("answer_type") or "")
+            rows.append(DnsAnswer(hostname, query_type, value, kind, integer(answer.get("asn"))))
     return rows
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,10 +38,14 @@ def safe_value(value: object) -> str:
     return "_" if set(text) == {"."} else text
 
 
+# A file holds a handful of distinct test names and countries: each is made safe once.
+_safe_cached = lru_cache(maxsize=4096)(safe_value)
+
+
 def partition_of(row: dict[str, Any]) -> tuple[str, str, str]:
     started = row.get("measurement_start_time")
-    day = started.strftime("%Y-%m-%d") if started is not None else NO_DATE
-    return safe_value(row["test_name"]), safe_value(row["probe_cc"]), day
+    day = started.date().isoformat() if started is not None else NO_DATE
+    return _safe_cached(row["test_name"]), _safe_cached(row["probe_cc"]), day
 
 
 def file_id(path: Path) -> str:

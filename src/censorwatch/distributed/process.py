@@ -138,15 +138,20 @@ def process_tree(
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
     other value is a scheduler address such as tcp://host:8786."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
         if cluster == "local":
             try:
-                local = LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
-                    n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                    host="127.0.0.1",
-                )
+                # Workers inherit this configuration from their nanny: without the statistical
+                # profiler, which samples each worker's stack every 10 ms for a dashboard we do
+                # not start.
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    local = LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
+                        n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+                        host="127.0.0.1",
+                    )
             except RuntimeError as error:  # e.g. spawned workers cannot re-import a stdin __main__
                 raise ProcessError(f"could not start a local Dask cluster: {error}") from error
             client = Client(local)  # type: ignore[no-untyped-call]
@@ -157,7 +162,10 @@ def process_tree(
             except (OSError, TimeoutError) as error:
                 raise ProcessError(f"cannot reach the Dask scheduler at {cluster}: {error}") from error
         try:
-            futures = client.map(process_file, [str(p) for p in files], out_dir=str(out_dir), pure=False)
+            # Largest first: a large file left for last would keep one worker busy while the
+            # others idle (the scheduler hands out tasks in the order given).
+            by_size = sorted(files, key=_size, reverse=True)
+            futures = client.map(process_file, [str(p) for p in by_size], out_dir=str(out_dir), pure=False)
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:
@@ -166,6 +174,13 @@ def process_tree(
                 local.close()
 
     return _run(source, out_dir, fan_out, on_file)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # process_file reports it
 
 
 def _run(
