@@ -43,6 +43,14 @@ def test_ingest_twice_then_export(shared_data: Path, tmp_path: Path) -> None:
     assert any(row["verdict"] == "confirmed" and row["fingerprint"] for row in by_uid.values())
     assert {row["reason"] for row in rows if row["test_name"] == "browser_web"} == {"not analysed"}
 
+    # Out again in OONI's format: every measurement as it was read, pretty-printed ones on one line.
+    out = _cli("export", "measurements", "--db", db)
+    assert out.returncode == 0, out.stderr
+    files = expand_paths([shared_data / "ooni" / "measurements"])
+    raws = [bytes(r.raw) for path in files for r in read_records(path) if r.raw is not None]
+    as_read = sorted(raw.replace(b"\r", b"").replace(b"\n", b"").decode() for raw in raws)
+    assert sorted(out.stdout.splitlines()) == as_read
+
 
 def test_clear_errors(tmp_path: Path) -> None:
     missing = _cli("ingest", "ooni", str(tmp_path / "none"), "--db", str(tmp_path / "s.duckdb"))

@@ -1,15 +1,23 @@
-"""Streaming exports of stored verdicts (one row per measurement) as JSON Lines or CSV."""
+"""Streaming exports: stored verdicts (one row per measurement) as JSON Lines, CSV or Parquet,
+and the measurements themselves in OONI's format (JSON Lines, each line the measurement exactly
+as it was received, so OONI's tools and `censorwatch ingest ooni` read it back)."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
 
 from censorwatch.store.database import Store
+from censorwatch.store.raw_codec import decompress
 
 VERDICT_EXPORT_COLUMNS = (
     "measurement_uid",
@@ -29,16 +37,17 @@ VERDICT_EXPORT_COLUMNS = (
     "analyzer_version",
     "source",
 )
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
+TEXT_FORMATS = ("jsonl", "csv")
+PARQUET_CHUNK = 50_000
+_PARQUET_SCHEMA = pa.schema(
+    [(name, pa.timestamp("us") if name == "measurement_start_time" else pa.string()) for name in VERDICT_EXPORT_COLUMNS]
+)
 
 
-def verdict_rows(
-    store: Store,
-    probe_cc: str | None = None,
-    test_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Iterator[dict[str, Any]]:
+def _where(
+    probe_cc: str | None, test_name: str | None, since: datetime | None, until: datetime | None
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     for column, value in (("probe_cc", probe_cc and probe_cc.upper()), ("test_name", test_name)):
@@ -51,21 +60,98 @@ def verdict_rows(
     if until:
         clauses.append("measurement_start_time < ?")
         params.append(until.replace(tzinfo=None))
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def verdict_rows(
+    store: Store,
+    probe_cc: str | None = None,
+    test_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    times_as_text: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Rows in time order. Times are OONI's "YYYY-MM-DD HH:MM:SS" text unless times_as_text is
+    False (Parquet keeps them as timestamps)."""
+    where, params = _where(probe_cc, test_name, since, until)
     sql = (
         f"SELECT {', '.join(VERDICT_EXPORT_COLUMNS)} FROM measurements {where} "
         "ORDER BY measurement_start_time, measurement_uid"
     )
     for row in store.iter_rows(sql, params):
         started = row["measurement_start_time"]
-        if isinstance(started, datetime):
+        if times_as_text and isinstance(started, datetime):
             row["measurement_start_time"] = started.strftime("%Y-%m-%d %H:%M:%S")
         yield row
 
 
+def write_parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
+    """Verdict rows as one Parquet file, written in row groups of PARQUET_CHUNK rows (memory stays
+    flat) under a temporary name that replaces `path` only when complete."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    count = 0
+    try:
+        with pq.ParquetWriter(temporary, _PARQUET_SCHEMA, compression="zstd") as writer:
+            chunk: list[dict[str, Any]] = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= PARQUET_CHUNK:
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=_PARQUET_SCHEMA))
+                    count += len(chunk)
+                    chunk = []
+            # An empty export still gets a file with the schema.
+            writer.write_table(pa.Table.from_pylist(chunk, schema=_PARQUET_SCHEMA))
+            count += len(chunk)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return count
+
+
+@dataclass
+class MeasurementExport:
+    written: int = 0
+    damaged: int = 0  # stored frames that no longer decompress (counted, never fatal)
+    joined: int = 0  # received over several lines, written on one
+    example: str | None = None
+
+
+def write_measurements(
+    store: Store,
+    out: BinaryIO,
+    probe_cc: str | None = None,
+    test_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> MeasurementExport:
+    """OONI JSON Lines, in time order: each stored measurement's bytes as received, on one line
+    (line breaks of pretty-printed ones dropped)."""
+    where, params = _where(probe_cc, test_name, since, until)
+    sql = f"SELECT measurement_uid, raw_zstd FROM measurements {where} ORDER BY measurement_start_time, measurement_uid"
+    result = MeasurementExport()
+    for row in store.iter_rows(sql, params):
+        try:
+            raw = decompress(row["raw_zstd"])
+        except zstandard.ZstdError:
+            result.damaged += 1
+            result.example = result.example or row["measurement_uid"]
+            continue
+        if b"\n" in raw or b"\r" in raw:
+            # A pretty-printed measurement (a single .json file) would span lines. JSON strings
+            # cannot hold raw line breaks, so every one is whitespace between tokens, which JSON
+            # never needs: dropping them keeps every other byte as received.
+            raw = raw.replace(b"\r", b"").replace(b"\n", b"")
+            result.joined += 1
+        out.write(raw)
+        out.write(b"\n")
+        result.written += 1
+    return result
+
+
 def write_rows(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt not in TEXT_FORMATS:
+        raise ValueError(f"unknown text export format {fmt!r}; choose one of {', '.join(TEXT_FORMATS)}")
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=VERDICT_EXPORT_COLUMNS, lineterminator="\n")
