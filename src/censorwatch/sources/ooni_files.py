@@ -5,15 +5,15 @@ readers never raise for what a file contains."""
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
+from censorwatch.sources.line_reader import gzip_lines, plain_lines
 from censorwatch.sources.ooni_legacy_yaml import read_yaml_report
 
 SUFFIXES = (".jsonl.gz", ".jsonl", ".json", ".yaml", ".yml")
@@ -81,27 +81,35 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _lines(handle: IO[bytes] | gzip.GzipFile, path: Path) -> Iterator[RawRecord]:
+def _lines(lines: Iterator[bytes | None], path: Path) -> Iterator[RawRecord]:
     number = 0
     try:
-        for number, line in enumerate(handle, start=1):
-            if len(line) > MAX_LINE_BYTES:
+        for number, line in enumerate(lines, start=1):
+            if line is None:
                 yield RawRecord(None, None, "measurement too large", f"{path}:{number}")
-            elif not line.isspace():
+            elif line and not line.isspace():
                 yield parse_line(line, f"{path}:{number}")
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
-        yield RawRecord(None, None, f"unreadable file ({type(error).__name__})", f"{path}:{number + 1}")
+    except (EOFError, zlib.error, OSError) as error:
+        yield RawRecord(None, None, f"unreadable file ({_damage(error)})", f"{path}:{number + 1}")
+
+
+def _damage(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "cut short"
+    if isinstance(error, zlib.error):
+        return f"not gzip or corrupt: {error}"
+    return type(error).__name__
 
 
 def read_records(path: Path) -> Iterator[RawRecord]:
     name = path.name
     try:
         if name.endswith(".jsonl.gz"):
-            with gzip.open(path, "rb") as handle:
-                yield from _lines(handle, path)
+            with path.open("rb") as handle:
+                yield from _lines(gzip_lines(handle, MAX_LINE_BYTES), path)
         elif name.endswith(".jsonl"):
             with path.open("rb") as handle:
-                yield from _lines(handle, path)
+                yield from _lines(plain_lines(handle, MAX_LINE_BYTES), path)
         elif name.endswith((".yaml", ".yml")):
             yield from read_yaml_report(path)
         else:
