@@ -223,3 +223,29 @@ def test_scheduler_address(tree: tuple[Path, int], tmp_path: Path) -> None:
     assert stats.written == good
     process_single(root / "raw", tmp_path / "single")
     assert rows(tmp_path / "remote") == rows(tmp_path / "single")
+
+
+def test_local_cluster_workers_are_configured_for_streaming() -> None:
+    """Dask's nanny would set MALLOC_TRIM_THRESHOLD_, which costs the line reader's large buffers
+    a page fault per page on every read, and start a sampling profiler; our local cluster does
+    neither (LOCAL_CLUSTER_CONFIG)."""
+    import os
+
+    import dask
+    from dask.distributed import Client
+
+    from censorwatch.distributed.process import start_local_cluster
+
+    def worker_settings() -> tuple[str | None, object]:
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled")
+
+    cluster = start_local_cluster(2)
+    try:
+        with Client(cluster) as client:
+            settings = client.run(worker_settings)
+    finally:
+        cluster.close()
+    assert len(settings) == 2
+    for trim, profiling in settings.values():
+        assert trim == os.environ.get("MALLOC_TRIM_THRESHOLD_")  # the user's own setting, or none
+        assert profiling is False

@@ -13,10 +13,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.distributed.parts import PartWriter
 from censorwatch.model.measurement import MalformedMeasurement
+
+# What the local cluster's nannies give their workers, against Dask's defaults:
+# - no MALLOC_TRIM_THRESHOLD_ (Dask sets 64 KiB): setting it turns off glibc's adaptive mmap
+#   threshold, so every 1 MiB read and 8 MiB inflate buffer of the line reader was mapped and
+#   unmapped again: 4.3 times the page faults, and each task took a fifth more CPU than the same
+#   work in one process (bench/bench_ingest.py). Task memory is bounded by the reader anyway.
+# - no statistical profiler, which samples each worker's stack every 10 ms for a dashboard we
+#   do not start.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class ProcessError(RuntimeError):
@@ -138,22 +151,11 @@ def process_tree(
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
     other value is a scheduler address such as tcp://host:8786."""
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
         if cluster == "local":
-            try:
-                # Workers inherit this configuration from their nanny: without the statistical
-                # profiler, which samples each worker's stack every 10 ms for a dashboard we do
-                # not start.
-                with dask.config.set({"distributed.worker.profile.enabled": False}):
-                    local = LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
-                        n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                        host="127.0.0.1",
-                    )
-            except RuntimeError as error:  # e.g. spawned workers cannot re-import a stdin __main__
-                raise ProcessError(f"could not start a local Dask cluster: {error}") from error
+            local = start_local_cluster(n_workers, processes)
             client = Client(local)  # type: ignore[no-untyped-call]
         else:
             local = None
@@ -174,6 +176,22 @@ def process_tree(
                 local.close()
 
     return _run(source, out_dir, fan_out, on_file)
+
+
+def start_local_cluster(n_workers: int, processes: bool = True) -> Any:
+    """A LocalCluster of n_workers single-threaded workers on loopback, no dashboard, configured
+    by LOCAL_CLUSTER_CONFIG."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    try:
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
+            return LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
+                n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+                host="127.0.0.1",
+            )
+    except RuntimeError as error:  # e.g. spawned workers cannot re-import a stdin __main__
+        raise ProcessError(f"could not start a local Dask cluster: {error}") from error
 
 
 def _size(path: Path) -> int:
