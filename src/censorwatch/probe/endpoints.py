@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import ssl
 import time
 from typing import Any
@@ -35,8 +34,16 @@ async def start_tls(writer: asyncio.StreamWriter, server_name: str, config: Prob
 
 async def close(writer: asyncio.StreamWriter) -> None:
     writer.close()
-    with contextlib.suppress(OSError, TimeoutError, ssl.SSLError, asyncio.CancelledError):
+    try:
         await asyncio.wait_for(writer.wait_closed(), 1.0)
+    except (OSError, TimeoutError, ssl.SSLError):
+        pass
+    except asyncio.CancelledError:
+        # The transport may cancel its own close future: nothing left to wait for. But when it is
+        # our task being cancelled (Ctrl-C), swallowing it would leave the run waiting forever.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 def _tls_details(writer: asyncio.StreamWriter) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from censorwatch.probe.web_connectivity import TEST_NAME, failed_measurement, me
 
 Sink = Callable[[dict[str, Any]], None]
 PER_HOST_LIMIT = 4
+STOP_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -90,8 +91,21 @@ class ProbeRunner:
             self.summary.interrupted = True
             raise
         finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await _stop(workers)
             await control.aclose()
         return self.summary
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until every task has ended: a cancellation swallowed deep in a library (a close
+    that suppresses CancelledError) would otherwise leave a worker waiting on an empty queue and
+    the interrupted run hanging."""
+    pending = [task for task in tasks if not task.done()]
+    while pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
+        pending = [task for task in pending if not task.done()]
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: asyncio would log it as never retrieved
