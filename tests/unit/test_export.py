@@ -107,3 +107,15 @@ def test_empty_parquet_export_has_the_schema(db_file: Path, tmp_path: Path) -> N
         assert write_parquet(verdict_rows(store, probe_cc="IR"), target) == 0
     table = pq.read_table(target)
     assert table.num_rows == 0 and table.column_names == list(VERDICT_EXPORT_COLUMNS)
+
+
+def test_measurements_without_a_time_come_last_and_days_keep_their_order(db_file: Path) -> None:
+    untimed = b'{"test_name": "tor", "probe_cc": "IR"}'
+    late = _line(9, "RU", "telegram", "2026-01-01 23:59:59")
+    with Store(db_file) as store:
+        records = [parse_line(line, f"x:{i}") for i, line in enumerate([untimed, *LINES, late])]
+        store.add(analysed_record(r.measurement, "ooni", r.raw) for r in records if r.measurement is not None)
+    out = io.BytesIO()
+    with Store(db_file, read_only=True) as store:
+        assert write_measurements(store, out).written == 5
+    assert out.getvalue().splitlines() == [LINES[0], late, LINES[1], LINES[2], untimed]

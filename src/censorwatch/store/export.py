@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -40,15 +40,20 @@ VERDICT_EXPORT_COLUMNS = (
 FORMATS = ("jsonl", "csv", "parquet")
 TEXT_FORMATS = ("jsonl", "csv")
 PARQUET_CHUNK = 50_000
+_DAY = timedelta(days=1)
 _PARQUET_SCHEMA = pa.schema(
     [(name, pa.timestamp("us") if name == "measurement_start_time" else pa.string()) for name in VERDICT_EXPORT_COLUMNS]
 )
 
 
 def _where(
-    probe_cc: str | None, test_name: str | None, since: datetime | None, until: datetime | None
+    probe_cc: str | None,
+    test_name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    extra: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
+    clauses: list[str] = list(extra)
     params: list[Any] = []
     for column, value in (("probe_cc", probe_cc and probe_cc.upper()), ("test_name", test_name)):
         if value:
@@ -127,10 +132,8 @@ def write_measurements(
 ) -> MeasurementExport:
     """OONI JSON Lines, in time order: each stored measurement's bytes as received, on one line
     (line breaks of pretty-printed ones dropped)."""
-    where, params = _where(probe_cc, test_name, since, until)
-    sql = f"SELECT measurement_uid, raw_zstd FROM measurements {where} ORDER BY measurement_start_time, measurement_uid"
     result = MeasurementExport()
-    for row in store.iter_rows(sql, params):
+    for row in _raw_in_time_order(store, probe_cc, test_name, since, until):
         try:
             raw = decompress(row["raw_zstd"])
         except zstandard.ZstdError:
@@ -147,6 +150,32 @@ def write_measurements(
         out.write(b"\n")
         result.written += 1
     return result
+
+
+def _raw_in_time_order(
+    store: Store, probe_cc: str | None, test_name: str | None, since: datetime | None, until: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """Rows (uid, frame) in time order, one day at a time: sorting the frames of a whole store at
+    once held them all in DuckDB's memory (1.3 GB for 100,000 measurements); a day's are sorted
+    alone, and the other days' row groups are skipped by their time range."""
+    where, params = _where(probe_cc, test_name, since, until)
+    day = "CAST(measurement_start_time AS DATE)"
+    days = store.con.execute(
+        f"SELECT DISTINCT {day} AS day FROM measurements {where} ORDER BY day NULLS LAST", params
+    ).fetchall()
+    for (day,) in days:
+        if day is None:
+            extra: tuple[str, ...] = ("measurement_start_time IS NULL",)
+            bounds: list[Any] = []
+        else:
+            start = datetime(day.year, day.month, day.day)
+            extra, bounds = ("measurement_start_time >= ?", "measurement_start_time < ?"), [start, start + _DAY]
+        where_day, params_day = _where(probe_cc, test_name, since, until, extra)
+        sql = (
+            f"SELECT measurement_uid, raw_zstd FROM measurements {where_day} "
+            "ORDER BY measurement_start_time, measurement_uid"
+        )
+        yield from store.iter_rows(sql, bounds + params_day)
 
 
 def write_rows(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
