@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,17 @@ def test_ingest_twice_then_export(shared_data: Path, tmp_path: Path) -> None:
     raws = [bytes(r.raw) for path in files for r in read_records(path) if r.raw is not None]
     as_read = sorted(raw.replace(b"\r", b"").replace(b"\n", b"").decode() for raw in raws)
     assert sorted(out.stdout.splitlines()) == as_read
+
+
+def test_store_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    source = tmp_path / "one.jsonl"
+    source.write_text('{"test_name": "tor", "probe_cc": "IR"}\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "censorwatch", "ingest", "ooni", str(source), "--db", str(tmp_path / "s.duckdb")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "CENSORWATCH_DB_MEMORY": "lots"},
+    )
+    assert done.returncode == 2
+    assert "CENSORWATCH_DB_MEMORY" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_clear_errors(tmp_path: Path) -> None:

@@ -84,3 +84,26 @@ def test_export_csv_and_jsonl(db_file: Path, tmp_path: Path) -> None:
         assert json.loads(out.getvalue())["probe_asn"] == "AS12389"
     with pytest.raises(ValueError):
         write_rows(iter([]), io.StringIO(), "xml")
+
+
+def test_writer_memory_is_capped_and_can_be_raised(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB would keep what it wrote cached up to 80 % of RAM: a writing store is capped so that
+    ingest memory stays flat; $CENSORWATCH_DB_MEMORY raises the cap, and a bad value is refused."""
+    from censorwatch.store.database import StoreError
+
+    def limit_of(store: Store) -> str:
+        row = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    monkeypatch.delenv("CENSORWATCH_DB_MEMORY", raising=False)
+    with Store(db_file) as store:
+        assert limit_of(store) == "953.6 MiB"  # 1 GB
+    monkeypatch.setenv("CENSORWATCH_DB_MEMORY", "4GB")
+    with Store(db_file) as store:
+        assert limit_of(store) == "3.7 GiB"
+    monkeypatch.setenv("CENSORWATCH_DB_MEMORY", "lots")
+    with pytest.raises(StoreError, match="CENSORWATCH_DB_MEMORY"):
+        Store(db_file)
+    with Store(db_file, read_only=True) as store:  # readers are not capped: the web app's queries
+        assert limit_of(store) != "953.6 MiB"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 
 from censorwatch.cli.apps import app
+from censorwatch.cli.common import stderr
+from censorwatch.store.database import StoreError
 
 # One module per command (or command group); each registers onto censorwatch.cli.apps.
 COMMAND_MODULES = (
@@ -26,4 +28,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except StoreError as error:  # the store cannot be used as asked: say why, no traceback
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise SystemExit(2) from None

@@ -24,6 +24,17 @@ DEFAULT_BATCH = 2000
 # every few batches and doubled the time inserts took (bench/bench_ingest.py: 1.85 -> 0.98 CPU
 # seconds for 50,000 measurements at 256 MB, with the same peak memory).
 CHECKPOINT_THRESHOLD = "256MB"
+# DuckDB keeps the blocks it has written in its buffer pool up to 80 % of RAM: ingesting 100,000
+# OONI measurements held 605 MiB, 20,000 held 377 (bench/bench_ingest.py); a 128 MB cap held
+# both at 360-370 MiB at the same speed. A writer capped at 1 GB stays bounded whatever it
+# ingests; the cap leaves room for the primary-key index of some ten million measurements, and
+# DuckDB spills larger sorts and aggregates to disk. $CENSORWATCH_DB_MEMORY overrides it (a DuckDB
+# size such as "4GB"). Read-only connections (the web app) keep DuckDB's default.
+WRITER_MEMORY_LIMIT = "1GB"
+
+
+def writer_memory_limit() -> str:
+    return os.environ.get("CENSORWATCH_DB_MEMORY") or WRITER_MEMORY_LIMIT
 
 
 def default_db_path() -> Path:
@@ -96,6 +107,14 @@ class Store:
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         if not read_only:
             self.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            limit = writer_memory_limit()
+            try:
+                self.con.execute("SET memory_limit = ?", [limit])
+            except duckdb.Error as error:
+                self.con.close()
+                raise StoreError(
+                    f"CENSORWATCH_DB_MEMORY={limit!r} is not a memory size DuckDB understands (e.g. 4GB): {error}"
+                ) from error
             for statement in SCHEMA_STATEMENTS:
                 self.con.execute(statement)
             upgrade(self.con)
