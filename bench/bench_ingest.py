@@ -14,8 +14,9 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
   bound, gzip   gzip.open + line iteration + orjson.loads: the bound as runs before the line
                 reader measured it, for comparison
   bound xW      the bound over W processes (how far this machine scales when others share it)
-  ingest        `censorwatch ingest ooni` as a library call: expand_paths -> read_records ->
-                ingest_records into a fresh DuckDB file (what the CLI runs, minus its progress bar)
+  ingest        `censorwatch ingest ooni` as a library call: ingest_files into a fresh store (what
+                the CLI runs, minus its progress bar): gzip files kept whole as cans beside the
+                DuckDB file, the rows pointing into them
   process       `censorwatch process --cluster local` as a library call: process_tree on a Dask
                 LocalCluster of W single-threaded workers, one task per file, Parquet out
                 (wall time includes starting and stopping the cluster, as a CLI run does)
@@ -130,16 +131,11 @@ def phase_bound_parallel(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_ingest(root: str, db: Path) -> Any:
-    from censorwatch.sources.ingest import ingest_records
-    from censorwatch.sources.ooni_files import expand_paths, read_records
+    from censorwatch.sources.ingest import ingest_files
     from censorwatch.store import Store
 
-    def records() -> Any:
-        for path in expand_paths([Path(root)]):
-            yield from read_records(path)
-
     with Store(db) as store:
-        return ingest_records(store, records(), "ooni")
+        return ingest_files(store, [Path(root)], "ooni")
 
 
 def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:

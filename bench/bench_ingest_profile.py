@@ -66,7 +66,6 @@ def ingest_breakdown(root: Path, db: Path) -> tuple[Clock, float]:
     meta_of), and storing."""
     from censorwatch.analysis import fingerprints, record
     from censorwatch.sources import ingest
-    from censorwatch.sources.ooni_files import expand_paths, read_records
     from censorwatch.store import Store
 
     clock = Clock()
@@ -81,11 +80,9 @@ def ingest_breakdown(root: Path, db: Path) -> tuple[Clock, float]:
         added: int = original_add(store, items, *args, **kwargs)
         return added
 
-    def records() -> Iterator[Any]:
-        for path in expand_paths([root]):
-            yield from read_records(path)
-
     with ExitStack() as stack:
+        read = ingest.read_records
+        stack.enter_context(patched(ingest, "read_records", lambda *a, **k: clock.iterate("read", read(*a, **k))))
         stack.enter_context(patched(ingest, "analysed_record", clock.wrap("analyse", ingest.analysed_record)))
         stack.enter_context(patched(record, "meta_of", clock.wrap("  meta_of", record.meta_of)))
         match_http = fingerprints.Fingerprints.match_http
@@ -93,7 +90,7 @@ def ingest_breakdown(root: Path, db: Path) -> tuple[Clock, float]:
         stack.enter_context(patched(Store, "add", clock.wrap("store", add)))
         started = time.perf_counter()
         with Store(db) as store:
-            ingest.ingest_records(store, clock.iterate("read", records()), "ooni")
+            ingest.ingest_files(store, [root], "ooni")
         total = time.perf_counter() - started
     return clock, total
 

@@ -17,7 +17,7 @@ from censorwatch.cli.main import app
 from censorwatch.distributed.process import ProcessError, process_single, process_tree
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
-from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.schema import PART_COLUMNS as COLUMN_NAMES
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 from censorwatch.analysis import analyse
 from censorwatch.distributed.process import process_single, process_tree
 from censorwatch.model.measurement import measurement_uid, parse_time
-from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.schema import PART_COLUMNS as COLUMN_NAMES
 
 pytestmark = [pytest.mark.integration, pytest.mark.shared_data]
 

@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from censorwatch.sources import line_reader
-from censorwatch.sources.line_reader import gzip_lines, plain_lines
+from censorwatch.sources.line_reader import LineSplitter, gzip_lines, plain_lines
 
 INFLATERS = [zlib]
 try:
@@ -47,6 +47,22 @@ def test_same_lines_as_gzip_on_every_block_boundary(seed: int, monkeypatch: pyte
     monkeypatch.setattr(line_reader, "STEP_BYTES", 389)  # and so does zlib's output
     assert list(gzip_lines(io.BytesIO(gzip.compress(data)), 10_000)) == _lines_of(data)
     assert list(plain_lines(io.BytesIO(data), 10_000)) == _lines_of(data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_line_knows_where_it_starts(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offsets the store keeps for lines of gzip files (store/cans.py), including after a
+    line dropped for its length."""
+    data = _sample(seed)
+    monkeypatch.setattr(line_reader, "READ_BYTES", 97)
+    monkeypatch.setattr(line_reader, "STEP_BYTES", 389)
+    splitter = LineSplitter(1000)
+    seen = [(splitter.start, line) for line in gzip_lines(io.BytesIO(gzip.compress(data)), 1000, splitter)]
+    position = 0
+    for (start, got), expected in zip(seen, _lines_of(data), strict=True):
+        assert start == position
+        assert got == (expected if len(expected) <= 1000 else None)
+        position += len(expected) + 1
 
 
 def test_members_one_after_another_and_nul_padding() -> None:

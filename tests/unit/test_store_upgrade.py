@@ -15,9 +15,9 @@ from censorwatch.store import Store
 from censorwatch.store import upgrade as upgrade_module
 from censorwatch.store.database import StoreError
 from censorwatch.store.raw_codec import compress, decompress, raw_json
-from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.schema import PART_COLUMNS
 
-V1_COLUMNS = [name for name in COLUMN_NAMES if name != "raw_zstd"] + ["raw"]
+V1_COLUMNS = [name for name in PART_COLUMNS if name != "raw_zstd"] + ["raw"]
 
 
 def measurement(i: int) -> dict[str, object]:
@@ -75,7 +75,7 @@ def test_a_version_1_store_is_upgraded_on_a_writable_open(tmp_path: Path) -> Non
     with Store(path) as store:
         assert store.count() == 25
         version = store.con.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchall()
-        assert version == [("2",)]
+        assert version == [("3",)]
         # Writing goes on as usual, and the primary key survived the move.
         assert store.add([analysed_record(measurement(0), "ooni"), analysed_record(measurement(99), "ooni")]) == 1
     assert {uid: raws[uid] for uid in raws} == {uid: text for uid, text in stored_raws(path).items() if uid in raws}

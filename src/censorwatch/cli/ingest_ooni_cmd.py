@@ -12,16 +12,11 @@ import typer
 from censorwatch.cli.apps import ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.model.measurement import parse_time
-from censorwatch.sources.ingest import ingest_records
+from censorwatch.sources.ingest import ingest_files, ingest_records
 from censorwatch.sources.ooni_aggregation import Aggregation
 from censorwatch.sources.ooni_api import DEFAULT_API, ApiError, ApiQuery, OoniApi, api_records
-from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
+from censorwatch.sources.ooni_files import RawRecord
 from censorwatch.store import Store
-
-
-def _file_records(paths: list[Path]) -> Iterator[RawRecord]:
-    for path in expand_paths(paths):
-        yield from read_records(path)
 
 
 def _advancing(records: Iterable[RawRecord], advance: Callable[[int], None]) -> Iterator[RawRecord]:
@@ -90,7 +85,7 @@ def ingest_ooni(
                 stats = ingest_records(store, _advancing(api_records(api, query), reporter.advance), "ooni")
         else:
             with progress("ingesting", unit="measurements") as reporter:
-                stats = ingest_records(store, _file_records(paths or []), "ooni", on_progress=reporter.advance)
+                stats = ingest_files(store, paths or [], "ooni", on_progress=reporter.advance)
     except ApiError as error:
         fail(str(error))
     finally:

@@ -13,11 +13,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from censorwatch.store.arrow_rows import table_from_rows
 from censorwatch.store.database import ARROW_SCHEMA
-from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.schema import PART_COLUMNS
 
 ROW_GROUP = 1000
 # A row group also ends at this much compressed raw JSON, so a file of large measurements stays
@@ -25,10 +26,10 @@ ROW_GROUP = 1000
 ROW_GROUP_BYTES = 8 * 1024 * 1024
 PARTITION_KEYS = ("test_name", "probe_cc", "date")
 NO_DATE = "none"
-SCHEMA = ARROW_SCHEMA
+SCHEMA = pa.schema([ARROW_SCHEMA.field(name) for name in PART_COLUMNS])
 # raw_zstd holds zstd frames already (store/raw_codec.py): compressing them again costs time
 # and saves nothing.
-COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in COLUMN_NAMES}
+COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in PART_COLUMNS}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.model.measurement import MalformedMeasurement
-from censorwatch.sources.ooni_files import RawRecord
+from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
+from censorwatch.store.cans import StagedCan, is_can_source
 
 BATCH = 2000
 # Batches also end at this much raw JSON: 2,000 copies of a 500 KB measurement held 1 GB three
@@ -45,15 +47,51 @@ class IngestStats:
         return lines
 
 
-def to_stored(record: RawRecord, source: str, stats: IngestStats) -> StoredMeasurement | None:
+def to_stored(
+    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None
+) -> StoredMeasurement | None:
+    """The record analysed, or None (counted) when it is not a measurement. With `can_id`, the
+    row points into that can at the record's offset instead of keeping a frame."""
     if record.error is not None or record.measurement is None:
         stats.skip(record.error or "empty record", record.location)
         return None
     try:
-        return analysed_record(record.measurement, source, record.raw)
+        stored = analysed_record(record.measurement, source, record.raw)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None
+    if can_id is not None and record.offset is not None:
+        return StoredMeasurement(stored.meta, stored.raw, stored.verdict, source, can_id, record.offset)
+    return stored
+
+
+class _Batches:
+    """Measurements on their way to the store, one transaction per batch."""
+
+    def __init__(self, store: Store, stats: IngestStats, on_progress: Callable[[int], None] | None) -> None:
+        self.store, self.stats, self.on_progress = store, stats, on_progress
+        self.batch: list[StoredMeasurement] = []
+        self.bytes = 0
+        # Files read to the end whose rows may still wait in the batch: released after it.
+        self.finished: list[StagedCan] = []
+
+    def add(self, stored: StoredMeasurement) -> None:
+        self.batch.append(stored)
+        self.bytes += len(stored.raw)
+        if len(self.batch) >= BATCH or self.bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            added = self.store.add(self.batch)
+            self.stats.stored += added
+            self.stats.duplicates += len(self.batch) - added
+            if self.on_progress is not None:
+                self.on_progress(len(self.batch))
+            self.batch, self.bytes = [], 0
+        for can in self.finished:
+            self.store.release_can(can)
+        self.finished = []
 
 
 def ingest_records(
@@ -62,28 +100,53 @@ def ingest_records(
     source: str = "ooni",
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestStats:
+    """Records from anywhere (API answers, files): each row keeps its raw as a zstd frame."""
     stats = IngestStats()
-    batch: list[StoredMeasurement] = []
-    batch_bytes = 0
-
-    def flush() -> None:
-        nonlocal batch_bytes
-        batch_bytes = 0
-        added = store.add(batch)
-        stats.stored += added
-        stats.duplicates += len(batch) - added
-        if on_progress is not None:
-            on_progress(len(batch))
-        batch.clear()
-
+    batches = _Batches(store, stats, on_progress)
     for record in records:
         stats.read += 1
         stored = to_stored(record, source, stats)
         if stored is not None:
-            batch.append(stored)
-            batch_bytes += len(stored.raw)
-            if len(batch) >= BATCH or batch_bytes >= BATCH_BYTES:
-                flush()
-    if batch:
-        flush()
+            batches.add(stored)
+    batches.flush()
     return stats
+
+
+def ingest_files(
+    store: Store,
+    paths: Iterable[Path],
+    source: str = "ooni",
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestStats:
+    """Files and trees (`censorwatch ingest ooni PATH...`). Gzip files are kept whole as cans
+    and their rows point into them (store/cans.py); other files' rows keep zstd frames."""
+    stats = IngestStats()
+    batches = _Batches(store, stats, on_progress)
+    try:
+        for path in expand_paths(paths):
+            can = _staged(store, path)
+            records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
+            can_id = can.can_id if can is not None else None
+            for record in records:
+                stats.read += 1
+                stored = to_stored(record, source, stats, can_id)
+                if stored is not None:
+                    batches.add(stored)
+            if can is not None:
+                batches.finished.append(can)
+        batches.flush()
+    finally:
+        for can in batches.finished:
+            store.release_can(can)
+    return stats
+
+
+def _staged(store: Store, path: Path) -> StagedCan | None:
+    if not is_can_source(path):
+        return None
+    try:
+        return store.stage_can(path)
+    except OSError:
+        # Unreadable, or no room to copy it: read_records reports what it can of the file, and
+        # its rows keep frames.
+        return None

@@ -29,23 +29,32 @@ _GZIP = 16 + zlib.MAX_WBITS  # a gzip wrapper, whose trailer zlib checks
 
 class LineSplitter:
     """Cuts a stream of blocks into lines (without their b"\\n"); None stands for a line that
-    was longer than max_line."""
+    was longer than max_line. `start` is where the line last returned begins in the stream, so a
+    reader can find it again (store/cans.py keeps gzip files whole and remembers the offsets)."""
 
     def __init__(self, max_line: int) -> None:
         self.max_line = max_line
+        self.start = 0
+        self._next = 0  # where the line after the one returned begins
+        self._fed = 0
         self._pieces: list[bytes] = []
         self._size = 0
         self._too_long = False
 
     def feed(self, block: bytes) -> Iterator[bytes | None]:
         lines = block.split(b"\n")
+        end = self._fed
+        self._fed += len(block)
         for line in lines[:-1]:
+            end += len(line) + 1
+            self.start, self._next = self._next, end
             yield self._complete(line)
         self._hold(lines[-1])
 
     def end(self) -> Iterator[bytes | None]:
         """The last line when the stream does not end with a line break."""
         if self._pieces or self._too_long:
+            self.start = self._next
             yield self._complete(b"")
 
     def _hold(self, piece: bytes) -> None:
@@ -72,27 +81,34 @@ class LineSplitter:
         return line
 
 
-def plain_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes | None]:
-    splitter = LineSplitter(max_line)
+def plain_lines(handle: BinaryIO, max_line: int, splitter: LineSplitter | None = None) -> Iterator[bytes | None]:
+    splitter = splitter or LineSplitter(max_line)
     while block := handle.read(READ_BYTES):
         yield from splitter.feed(block)
     yield from splitter.end()
 
 
-def gzip_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes | None]:
+def gzip_lines(handle: BinaryIO, max_line: int, splitter: LineSplitter | None = None) -> Iterator[bytes | None]:
     """Raises zlib.error for data that is not gzip or is corrupt (CRC-32, length) and EOFError
     for a file cut short, after yielding every line before the damage. Members written one after
     another are read as one stream, as gzip does; NUL padding after the last is ignored."""
+    splitter = splitter or LineSplitter(max_line)
+    for block in gzip_blocks(handle):
+        yield from splitter.feed(block)
+    yield from splitter.end()
+
+
+def gzip_blocks(handle: BinaryIO) -> Iterator[bytes]:
+    """The inflated stream of a gzip file, at most STEP_BYTES at a time; raises as gzip_lines."""
     try:
-        yield from _gzip_lines(handle, max_line)
+        yield from _gzip_blocks(handle)
     except INFLATER.error as error:
         if INFLATER is zlib:
             raise
         raise zlib.error(str(error)) from error  # one exception type for callers, whichever inflater
 
 
-def _gzip_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes | None]:
-    splitter = LineSplitter(max_line)
+def _gzip_blocks(handle: BinaryIO) -> Iterator[bytes]:
     decompressor = INFLATER.decompressobj(_GZIP)
     in_member = False
     data = b""
@@ -112,7 +128,6 @@ def _gzip_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes | None]:
             data, in_member = decompressor.unused_data, False
             decompressor = INFLATER.decompressobj(_GZIP)
         if block:
-            yield from splitter.feed(block)
+            yield block
     if in_member:
         raise EOFError("compressed file ended before the end of its last gzip member")
-    yield from splitter.end()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from censorwatch.store.database import Store
-from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.schema import PART_COLUMNS
 
 
 class ParquetSourceError(ValueError):
@@ -53,10 +53,10 @@ def load_parquet(store: Store, directory: Path) -> ParquetLoad:
             f"parts under {directory} were written by an older censorwatch (raw JSON as text); "
             "run `censorwatch process` on the measurement files again"
         )
-    missing = set(COLUMN_NAMES) - present
+    missing = set(PART_COLUMNS) - present
     if missing:
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
-    columns = ", ".join(COLUMN_NAMES)
+    columns = ", ".join(PART_COLUMNS)
     rows_row = con.execute(f"SELECT count(*) FROM {source}", [files]).fetchone()
     before = store.count()
     con.execute("BEGIN TRANSACTION")

@@ -15,9 +15,11 @@ import pyarrow as pa
 from censorwatch.model.measurement import MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.arrow_rows import table_from_rows
-from censorwatch.store.raw_codec import compress, decompress
+from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
+from censorwatch.store.raw_access import RawFetcher
+from censorwatch.store.raw_codec import compress
 from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_STATEMENTS
-from censorwatch.store.upgrade import needs_upgrade, upgrade
+from censorwatch.store.upgrade import needs_upgrade, stored_version, upgrade
 
 DEFAULT_BATCH = 2000
 # DuckDB checkpoints each time its write-ahead log passes 16 MB; with OONI-sized rows that came
@@ -52,6 +54,10 @@ class StoredMeasurement:
     raw: bytes | memoryview  # the measurement's UTF-8 JSON, exactly as received
     verdict: Verdict
     source: str
+    # Set when `raw` lies in a can the store keeps (store/cans.py): the can, and where `raw`
+    # begins in its decompressed stream. Otherwise the row keeps `raw` as a zstd frame.
+    can_id: str | None = None
+    offset: int | None = None
 
     def row(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -72,15 +78,24 @@ class StoredMeasurement:
             "software_name": self.meta.software_name,
             "software_version": self.meta.software_version,
             "source": self.source,
-            "raw_zstd": compress(self.raw),
         }
+        if self.can_id is not None:
+            row["raw_can"], row["raw_offset"], row["raw_length"] = self.can_id, self.offset, len(self.raw)
+        else:
+            row["raw_zstd"] = compress(self.raw)
         row.update(self.verdict.as_dict())
         return row
 
 
+_ARROW_TYPES = {
+    "measurement_start_time": pa.timestamp("us"),
+    "raw_zstd": pa.binary(),
+    "raw_offset": pa.int64(),
+    "raw_length": pa.int64(),
+}
 ARROW_SCHEMA = pa.schema(
     [
-        (name, {"measurement_start_time": pa.timestamp("us"), "raw_zstd": pa.binary()}.get(name, pa.string()))
+        (name, _ARROW_TYPES.get(name, pa.string()))
         for name in COLUMN_NAMES
     ]
 )
@@ -97,11 +112,15 @@ class StoreError(RuntimeError):
 
 
 class Store:
-    """One DuckDB file. DuckDB allows one writing process at a time; readers in other
-    processes open it with read_only=True."""
+    """One DuckDB file, and beside it the directory of the gzip files it keeps whole
+    (`<file>.cans`, store/cans.py). DuckDB allows one writing process at a time; readers in
+    other processes open it with read_only=True."""
 
     def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = Path(path)
+        in_memory = str(path) == ":memory:"
+        self.shelf: CanShelf | None = None if in_memory else CanShelf(cans_directory(self.path))
+        self._staged: dict[str, StagedCan] = {}
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
@@ -118,11 +137,15 @@ class Store:
             for statement in SCHEMA_STATEMENTS:
                 self.con.execute(statement)
             upgrade(self.con)
+            if self.shelf is not None:
+                listed = {row[0] for row in self.con.execute("SELECT can_id FROM cans").fetchall()}
+                self.shelf.sweep(listed)
         elif needs_upgrade(self.con):
+            version = stored_version(self.con)
             self.con.close()
             raise StoreError(
-                f"{self.path} was written by an older censorwatch (schema version 1); open it for writing "
-                "once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
+                f"{self.path} was written by an older censorwatch (schema version {version}); open it for "
+                "writing once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
             )
 
     def __enter__(self) -> Store:
@@ -134,7 +157,27 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        for can in self._staged.values():
+            if self.shelf is not None:
+                self.shelf.discard(can)
+        self._staged.clear()
         self.con.close()
+
+    def stage_can(self, source: Path) -> StagedCan | None:
+        """A copy of a gzip file to read its measurements from, so that rows can point into it
+        instead of keeping frames (store/cans.py); None for a store in memory. Raises OSError
+        when the file cannot be copied. Give it back with release_can once its rows are added."""
+        if self.shelf is None:
+            return None
+        can = self.shelf.stage(source)
+        self._staged[can.can_id] = can
+        return can
+
+    def release_can(self, can: StagedCan) -> None:
+        """The file's rows have all been added: delete the copy if none of them was new."""
+        self._staged.pop(can.can_id, None)
+        if self.shelf is not None:
+            self.shelf.discard(can)
 
     def add(self, measurements: Iterable[StoredMeasurement], batch_size: int = DEFAULT_BATCH) -> int:
         """Store measurements not stored yet; returns how many were new. Each batch is one
@@ -156,6 +199,9 @@ class Store:
         table = table_from_rows(unique, ARROW_SCHEMA)
         self.con.register("incoming_batch", table)
         try:
+            staged = {row["raw_can"] for row in unique if row.get("raw_can") in self._staged}
+            if any(not self._staged[can_id].kept for can_id in staged):
+                return self._insert_keeping_cans(unique)
             try:
                 self.con.execute(_INSERT.format(conflict=""))
             except duckdb.ConstraintException:
@@ -168,6 +214,49 @@ class Store:
             return len(unique)
         finally:
             self.con.unregister("incoming_batch")
+
+    def _insert_keeping_cans(self, unique: list[dict[str, Any]]) -> int:
+        """The insert in a transaction that, before it commits, keeps every staged can a new
+        row points into (store/cans.py)."""
+        known: set[str] = set()
+        for conflict in ("", "OR IGNORE"):
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if conflict:
+                    known = self._known_of_batch()
+                self.con.execute(_INSERT.format(conflict=conflict))
+            except duckdb.ConstraintException:
+                self.con.execute("ROLLBACK")
+                continue
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            try:
+                new = [row for row in unique if row["measurement_uid"] not in known]
+                for can_id in {row.get("raw_can") for row in new}:
+                    can = self._staged.get(str(can_id)) if can_id is not None else None
+                    if can is not None and not can.kept:
+                        assert self.shelf is not None
+                        self.shelf.keep(can)
+                        self.con.execute(
+                            "INSERT INTO cans VALUES (?, ?, ?, current_timestamp)",
+                            [can.can_id, str(can.source), can.size],
+                        )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            return len(new)
+        raise AssertionError("INSERT OR IGNORE raised a constraint error")
+
+    def _known_of_batch(self) -> set[str]:
+        rows = self.con.execute(
+            "SELECT measurement_uid FROM incoming_batch SEMI JOIN measurements USING (measurement_uid)"
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def raw_fetcher(self) -> RawFetcher:
+        return RawFetcher(self.shelf)
 
     def count(self) -> int:
         rows = self.con.execute("SELECT count(*) FROM measurements").fetchall()
@@ -204,11 +293,19 @@ class Store:
 
     def iter_measurements(self, where: str = "", params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
         """Stored rows (`where` is an SQL condition, or empty for all) with `raw`, the measurement's
-        JSON bytes as received, in place of the compressed `raw_zstd`."""
-        sql = f"SELECT * FROM measurements{f' WHERE {where}' if where else ''} ORDER BY measurement_uid"
-        for row in self.iter_rows(sql, params):
-            row["raw"] = decompress(row.pop("raw_zstd"))
-            yield row
+        JSON bytes as received, in place of `raw_zstd` and the can columns. In file order, so
+        each can is read once (store/raw_access.py). Raises raw_access.RawUnavailable for a
+        measurement whose bytes cannot be read back."""
+        sql = (
+            f"SELECT * FROM measurements{f' WHERE {where}' if where else ''} "
+            "ORDER BY raw_can NULLS FIRST, raw_offset, measurement_uid"
+        )
+        with self.raw_fetcher() as fetcher:
+            for row in self.iter_rows(sql, params):
+                row["raw"] = fetcher.raw(row)
+                for column in ("raw_zstd", "raw_can", "raw_offset", "raw_length"):
+                    row.pop(column, None)
+                yield row
 
     def iter_rows(self, sql: str, params: list[Any] | None = None, chunk: int = 5000) -> Iterator[dict[str, Any]]:
         """Stream a query's rows as dicts without loading the whole result. A cursor of its own,

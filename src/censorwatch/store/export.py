@@ -4,6 +4,7 @@ as it was received, so OONI's tools and `censorwatch ingest ooni` read it back).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 from collections.abc import Iterator
@@ -15,11 +16,10 @@ from typing import Any, BinaryIO, TextIO
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-import zstandard
 
 from censorwatch.durable import written_whole
 from censorwatch.store.database import Store
-from censorwatch.store.raw_codec import decompress
+from censorwatch.store.raw_access import RawFetcher, RawUnavailable
 
 VERDICT_EXPORT_COLUMNS = (
     "measurement_uid",
@@ -114,7 +114,7 @@ def write_parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
 @dataclass
 class MeasurementExport:
     written: int = 0
-    damaged: int = 0  # stored frames that no longer decompress (counted, never fatal)
+    damaged: int = 0  # stored measurements that cannot be read back (counted, never fatal)
     joined: int = 0  # received over several lines, written on one
     example: str | None = None
 
@@ -130,23 +130,65 @@ def write_measurements(
     """OONI JSON Lines, in time order: each stored measurement's bytes as received, on one line
     (line breaks of pretty-printed ones dropped)."""
     result = MeasurementExport()
-    for row in _raw_in_time_order(store, probe_cc, test_name, since, until):
-        try:
-            raw = decompress(row["raw_zstd"])
-        except zstandard.ZstdError:
-            result.damaged += 1
-            result.example = result.example or row["measurement_uid"]
-            continue
-        if b"\n" in raw or b"\r" in raw:
-            # A pretty-printed measurement (a single .json file) would span lines. JSON strings
-            # cannot hold raw line breaks, so every one is whitespace between tokens, which JSON
-            # never needs: dropping them keeps every other byte as received.
-            raw = raw.replace(b"\r", b"").replace(b"\n", b"")
-            result.joined += 1
-        out.write(raw)
-        out.write(b"\n")
-        result.written += 1
+    with store.raw_fetcher() as fetcher:
+        for chunk in _chunks(_raw_in_time_order(store, probe_cc, test_name, since, until)):
+            from_cans = _from_cans(fetcher, chunk)
+            for index, row in enumerate(chunk):
+                raw = from_cans.get(index) if row["raw_can"] is not None else _frame(fetcher, row)
+                if raw is None:
+                    result.damaged += 1
+                    result.example = result.example or row["measurement_uid"]
+                else:
+                    _write_line(out, raw, result)
     return result
+
+
+# Rows whose bytes lie in cans are read a chunk at a time, in file order within the chunk: time
+# order jumps between files and back, and a gzip stream is read from its start (raw_access.py).
+# The chunk's bytes are held until written.
+CHUNK_BYTES = 256 << 20
+
+
+def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        chunk.append(row)
+        size += row["raw_length"] or 0
+        if size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _from_cans(fetcher: RawFetcher, chunk: list[dict[str, Any]]) -> dict[int, bytes]:
+    """The bytes of the chunk's rows kept in cans, by position (absent where unreadable)."""
+    raws: dict[int, bytes] = {}
+    in_cans = [i for i, row in enumerate(chunk) if row["raw_can"] is not None]
+    for index in sorted(in_cans, key=lambda i: (chunk[i]["raw_can"], chunk[i]["raw_offset"])):
+        with contextlib.suppress(RawUnavailable):
+            raws[index] = fetcher.raw(chunk[index])
+    return raws
+
+
+def _frame(fetcher: RawFetcher, row: dict[str, Any]) -> bytes | None:
+    try:
+        return fetcher.raw(row)
+    except RawUnavailable:
+        return None
+
+
+def _write_line(out: BinaryIO, raw: bytes, result: MeasurementExport) -> None:
+    if b"\n" in raw or b"\r" in raw:
+        # A pretty-printed measurement (a single .json file) would span lines. JSON strings
+        # cannot hold raw line breaks, so every one is whitespace between tokens, which JSON
+        # never needs: dropping them keeps every other byte as received.
+        raw = raw.replace(b"\r", b"").replace(b"\n", b"")
+        result.joined += 1
+    out.write(raw)
+    out.write(b"\n")
+    result.written += 1
 
 
 GZIP_LEVEL = 6  # gzip's own default, at a third of level 9's time
@@ -196,7 +238,7 @@ def _raw_in_time_order(
             extra, bounds = ("measurement_start_time >= ?", "measurement_start_time < ?"), [start, start + _DAY]
         where_day, params_day = _where(probe_cc, test_name, since, until, extra)
         sql = (
-            f"SELECT measurement_uid, raw_zstd FROM measurements {where_day} "
+            f"SELECT measurement_uid, raw_zstd, raw_can, raw_offset, raw_length FROM measurements {where_day} "
             "ORDER BY measurement_start_time, measurement_uid"
         )
         yield from store.iter_rows(sql, bounds + params_day)

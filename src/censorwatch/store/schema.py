@@ -1,9 +1,13 @@
-"""DDL of the embedded store. One row per measurement: the indexed base fields, the raw
-measurement exactly as received (zstd-compressed, store/raw_codec.py), and our verdict
-(re-analysis rewrites only the verdict columns).
+"""DDL of the embedded store. One row per measurement: the indexed base fields, where the raw
+measurement is kept exactly as received, and our verdict (re-analysis rewrites only the verdict
+columns).
 
-Schema versions: 1 kept the raw JSON as text in `raw`; 2 keeps it compressed in `raw_zstd`
-(store/upgrade.py moves a version 1 store over when it is opened for writing)."""
+The raw measurement is either a zstd frame in `raw_zstd` (store/raw_codec.py), or, for lines of
+gzip files, a span of that file kept whole beside the DuckDB file (`raw_can`, `raw_offset`,
+`raw_length` into its decompressed stream; store/cans.py). The `cans` table lists those files.
+
+Schema versions: 1 kept the raw JSON as text in `raw`; 2 keeps it compressed in `raw_zstd`; 3 adds
+the cans. store/upgrade.py moves an older store over when it is opened for writing."""
 
 MEASUREMENT_COLUMNS = (
     ("measurement_uid", "VARCHAR PRIMARY KEY"),
@@ -27,12 +31,20 @@ MEASUREMENT_COLUMNS = (
     ("analyzer_version", "VARCHAR"),
     # Frames are compressed already: DuckDB's own compression analysis at each checkpoint only
     # cost time (a quarter of the insert time in bench/bench_ingest.py) and never shrank them.
-    ("raw_zstd", "BLOB NOT NULL USING COMPRESSION uncompressed"),
+    ("raw_zstd", "BLOB USING COMPRESSION uncompressed"),
+    ("raw_can", "VARCHAR"),
+    ("raw_offset", "BIGINT"),
+    ("raw_length", "BIGINT"),
 )
 
-COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
+CAN_COLUMNS = ("raw_can", "raw_offset", "raw_length")
 
-SCHEMA_VERSION = "2"
+COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
+# Parquet parts (`censorwatch process`) keep raw measurements as frames, never pointers into a
+# store's cans, so a directory of parts is complete in itself.
+PART_COLUMNS = tuple(name for name in COLUMN_NAMES if name not in CAN_COLUMNS)
+
+SCHEMA_VERSION = "3"
 
 
 def create_measurements(table: str = "measurements") -> str:
@@ -41,8 +53,14 @@ def create_measurements(table: str = "measurements") -> str:
     )
 
 
+CREATE_CANS = (
+    "CREATE TABLE IF NOT EXISTS cans (can_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, "
+    "bytes BIGINT NOT NULL, added TIMESTAMP NOT NULL)"
+)
+
 SCHEMA_STATEMENTS = (
     create_measurements(),
+    CREATE_CANS,
     "CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)",
     f"INSERT OR IGNORE INTO schema_info VALUES ('version', '{SCHEMA_VERSION}')",
 )

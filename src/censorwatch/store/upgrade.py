@@ -1,9 +1,12 @@
-"""Move a version 1 store (raw JSON as text in `raw`) to version 2 (compressed in `raw_zstd`).
+"""Bring an older store to the current schema when it is opened for writing.
 
-Runs when a store is opened for writing. The rows move in chunks of CHUNK into a new table, in
-measurement_uid order, one transaction per chunk; the old table is dropped and the new one takes
-its name in one last transaction. A killed upgrade therefore leaves the old table whole and the
-new one holding a prefix of it, and the next open carries on after that prefix."""
+Version 2 -> 3 (cans beside the DuckDB file) only adds columns and a table, in one transaction.
+
+Version 1 (raw JSON as text in `raw`) -> 3 rewrites every row, compressed into `raw_zstd`. The
+rows move in chunks of CHUNK into a new table, in measurement_uid order, one transaction per
+chunk; the old table is dropped and the new one takes its name in one last transaction. A killed
+upgrade therefore leaves the old table whole and the new one holding a prefix of it, and the next
+open carries on after that prefix."""
 
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ import duckdb
 import pyarrow as pa
 
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_VERSION, create_measurements
+from censorwatch.store.schema import CAN_COLUMNS, COLUMN_NAMES, CREATE_CANS, SCHEMA_VERSION, create_measurements
 
 CHUNK = 2000
 NEW_TABLE = "measurements_v2"
-_KEPT = [name for name in COLUMN_NAMES if name != "raw_zstd"]
-_INSERT = f"INSERT INTO {NEW_TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {', '.join(COLUMN_NAMES)} FROM upgrade_chunk"
+_KEPT = [name for name in COLUMN_NAMES if name != "raw_zstd" and name not in CAN_COLUMNS]
+_MOVED = [*_KEPT, "raw_zstd"]
+_INSERT = f"INSERT INTO {NEW_TABLE} ({', '.join(_MOVED)}) SELECT {', '.join(_MOVED)} FROM upgrade_chunk"
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -28,13 +32,24 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+def stored_version(con: duckdb.DuckDBPyConnection) -> int:
+    columns = columns_of(con, "measurements")
+    if "raw" in columns:
+        return 1
+    return 2 if "raw_can" not in columns else 3
+
+
 def needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
-    return "raw" in columns_of(con, "measurements")
+    return stored_version(con) < int(SCHEMA_VERSION)
 
 
 def upgrade(con: duckdb.DuckDBPyConnection, on_chunk: Callable[[int], None] | None = None) -> int:
-    """Returns how many rows moved in this call (0 when the store is already version 2)."""
-    if not needs_upgrade(con):
+    """Returns how many rows moved in this call (0 when no row had to be rewritten)."""
+    version = stored_version(con)
+    if version == 2:
+        _add_cans(con)
+        return 0
+    if version != 1:
         return 0
     con.execute(create_measurements(NEW_TABLE))
     # fetchall, not fetchone: DuckDB refuses other work on a connection with rows left unread.
@@ -72,3 +87,18 @@ def upgrade(con: duckdb.DuckDBPyConnection, on_chunk: Callable[[int], None] | No
     con.execute("UPDATE schema_info SET value = ? WHERE key = 'version'", [SCHEMA_VERSION])
     con.execute("COMMIT")
     return moved
+
+
+def _add_cans(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for column in CAN_COLUMNS:
+            kind = "VARCHAR" if column == "raw_can" else "BIGINT"
+            con.execute(f"ALTER TABLE measurements ADD COLUMN {column} {kind}")
+        con.execute("ALTER TABLE measurements ALTER COLUMN raw_zstd DROP NOT NULL")
+        con.execute(CREATE_CANS)
+        con.execute("UPDATE schema_info SET value = ? WHERE key = 'version'", [SCHEMA_VERSION])
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise

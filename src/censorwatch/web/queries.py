@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
-from censorwatch.store.raw_codec import raw_json
+from censorwatch.store.cans import CanShelf, cans_directory
+from censorwatch.store.raw_access import RawFetcher, RawUnavailable
+from censorwatch.store.schema import CAN_COLUMNS
 from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql
 from censorwatch.web.filters import (
     NOT_ANALYSED,
@@ -304,6 +307,19 @@ def count(cur: duckdb.DuckDBPyConnection, f: Filters) -> int:
     return int(row[0]) if row else 0
 
 
+def _raw_text(cur: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> str | None:
+    """The raw JSON as text (undecodable bytes replaced), None when it cannot be read back."""
+    found = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    shelf = CanShelf(cans_directory(Path(found[0]))) if found and found[0] else None
+    try:
+        with RawFetcher(shelf) as fetcher:
+            return fetcher.raw(stored).decode("utf-8", "replace")
+    except RawUnavailable:
+        return None
+    finally:
+        stored.pop("raw_zstd", None)
+
+
 def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | None:
     """One stored measurement: its indexed fields, our verdict and the raw OONI JSON, parsed."""
     found = _records(cur.execute("SELECT * FROM measurements WHERE measurement_uid = ?", [uid]))
@@ -311,7 +327,9 @@ def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | No
         return None
     stored = found[0]
     # A store not yet upgraded from schema version 1 still has the text (store/upgrade.py).
-    raw = stored.pop("raw") if "raw" in stored else raw_json(stored.pop("raw_zstd"))
+    raw = stored.pop("raw") if "raw" in stored else _raw_text(cur, stored)
+    for column in CAN_COLUMNS:
+        stored.pop(column, None)
     row = {key: _json_value(value) for key, value in stored.items()}
     try:
         row["raw"] = orjson.loads(raw or "")
