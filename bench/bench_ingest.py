@@ -138,13 +138,20 @@ def run_ingest(root: str, db: Path) -> Any:
         return ingest_files(store, [Path(root)], "ooni")
 
 
+def cans_bytes(db: Path) -> int:
+    from censorwatch.store.cans import cans_directory
+
+    shelf = cans_directory(db)
+    return sum(p.stat().st_size for p in shelf.iterdir()) if shelf.is_dir() else 0
+
+
 def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     db = Path(spec["work"]) / "ingest.duckdb"
     started = time.perf_counter()
     stats = run_ingest(spec["root"], db)
     seconds = time.perf_counter() - started
     return {"measurements": stats.read, "stored": stats.stored, "skipped": sum(stats.skipped.values()),
-            "seconds": seconds, "db_bytes": db.stat().st_size}
+            "seconds": seconds, "db_bytes": db.stat().st_size, "cans_bytes": cans_bytes(db)}
 
 
 def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +280,8 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
           f"per CPU second / the bound's (what the code costs, whatever else runs on the machine). Load average "
           f"{os.getloadavg()[0]:.2f} at the end (others share this machine).")
     ingest, process = results["ingest"], results["process"]
-    print(f"stored: DuckDB {ingest['stored']} ({ingest['db_bytes'] / 1e6:.0f} MB file), Parquet {process['stored']} "
+    print(f"stored: DuckDB {ingest['stored']} ({ingest['db_bytes'] / 1e6:.0f} MB file + "
+          f"{ingest['cans_bytes'] / 1e6:.0f} MB of cans), Parquet {process['stored']} "
           f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB); skipped {ingest['skipped']} / "
           f"{process['skipped']}")
     print(f"batches end at {BATCH} rows or {BATCH_BYTES >> 20} MiB of JSON: {BATCH} consecutive measurements here "

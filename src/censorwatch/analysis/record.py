@@ -13,11 +13,16 @@ from censorwatch.store.database import StoredMeasurement
 
 
 def analysed_record(
-    measurement: Mapping[str, Any], source: str, raw: bytes | memoryview | None = None
+    measurement: Mapping[str, Any],
+    source: str,
+    raw: bytes | memoryview | None = None,
+    can_id: str | None = None,
+    offset: int | None = None,
 ) -> StoredMeasurement:
     """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
-    otherwise it is serialised here. Raises model.measurement.MalformedMeasurement for
+    otherwise it is serialised here. `can_id` and `offset` say where `raw` lies in a gzip file
+    the store keeps whole (store/cans.py). Raises model.measurement.MalformedMeasurement for
     non-measurements."""
     meta = meta_of(measurement)
     text = raw if raw is not None else orjson.dumps(measurement)
-    return StoredMeasurement(meta=meta, raw=text, verdict=analyse(measurement), source=source)
+    return StoredMeasurement(meta, text, analyse(measurement), source, can_id, offset)

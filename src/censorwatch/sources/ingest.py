@@ -55,14 +55,13 @@ def to_stored(
     if record.error is not None or record.measurement is None:
         stats.skip(record.error or "empty record", record.location)
         return None
+    if record.offset is None:
+        can_id = None
     try:
-        stored = analysed_record(record.measurement, source, record.raw)
+        return analysed_record(record.measurement, source, record.raw, can_id, record.offset if can_id else None)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None
-    if can_id is not None and record.offset is not None:
-        return StoredMeasurement(stored.meta, stored.raw, stored.verdict, source, can_id, record.offset)
-    return stored
 
 
 class _Batches:

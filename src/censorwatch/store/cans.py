@@ -69,16 +69,18 @@ class CanShelf:
             raise
         return StagedCan(can_id, source, copy, copy.stat().st_size)
 
-    def keep(self, can: StagedCan) -> None:
-        """Make the copy durable under its final name (before the rows naming it commit)."""
-        if can.kept:
-            return
-        with can.copy.open("rb") as handle:
-            os.fsync(handle.fileno())
-        final = self.path_of(can.can_id)
-        os.replace(can.copy, final)
+    def keep(self, cans: list[StagedCan]) -> None:
+        """Make the copies durable under their final names (before the rows naming them commit);
+        one directory sync for them all."""
+        for can in cans:
+            if can.kept:
+                continue
+            with can.copy.open("rb") as handle:
+                os.fsync(handle.fileno())
+            final = self.path_of(can.can_id)
+            os.replace(can.copy, final)
+            can.copy, can.kept = final, True
         fsync_dir(self.directory)
-        can.copy, can.kept = final, True
 
     def discard(self, can: StagedCan) -> None:
         """Delete a copy from which nothing was stored."""

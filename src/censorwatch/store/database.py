@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from censorwatch.model.measurement import MeasurementMeta
 from censorwatch.model.verdict import Verdict
-from censorwatch.store.arrow_rows import table_from_rows
 from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
 from censorwatch.store.raw_codec import compress
@@ -101,6 +100,34 @@ ARROW_SCHEMA = pa.schema(
 )
 
 
+def batch_table(items: list[StoredMeasurement]) -> pa.Table:
+    """The batch as an Arrow table, column by column straight from the items: a dict per row
+    first (StoredMeasurement.row, then arrow_rows) cost twice as much (bench/bench_ingest.py)."""
+    metas = [item.meta for item in items]
+    verdicts = [item.verdict for item in items]
+    columns: dict[str, list[Any]] = {
+        name: [getattr(meta, name) for meta in metas] for name in _META_COLUMNS
+    }
+    columns["measurement_start_time"] = [
+        None if meta.measurement_start_time is None else meta.measurement_start_time.replace(tzinfo=None)
+        for meta in metas
+    ]
+    columns["source"] = [item.source for item in items]
+    columns["raw_zstd"] = [compress(item.raw) if item.can_id is None else None for item in items]
+    columns["raw_can"] = [item.can_id for item in items]
+    columns["raw_offset"] = [item.offset for item in items]
+    columns["raw_length"] = [len(item.raw) if item.can_id is not None else None for item in items]
+    for name in _VERDICT_COLUMNS:
+        columns[name] = [getattr(verdict, name) for verdict in verdicts]
+    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
+
+
+_META_COLUMNS = (
+    "measurement_uid", "report_id", "input", "domain", "test_name", "test_version", "probe_cc", "probe_asn",
+    "probe_network_name", "software_name", "software_version",
+)
+_VERDICT_COLUMNS = ("verdict", "blocking", "fingerprint", "reason", "ooni_blocking", "analyzer_version")
+
 _INSERT = (
     f"INSERT {{conflict}} INTO measurements ({', '.join(COLUMN_NAMES)}) "
     f"SELECT {', '.join(COLUMN_NAMES)} FROM incoming_batch"
@@ -183,9 +210,9 @@ class Store:
         """Store measurements not stored yet; returns how many were new. Each batch is one
         transaction, so an interrupted run leaves only whole measurements behind."""
         added = 0
-        batch: list[dict[str, Any]] = []
+        batch: list[StoredMeasurement] = []
         for item in measurements:
-            batch.append(item.row())
+            batch.append(item)
             if len(batch) >= batch_size:
                 added += self._insert(batch)
                 batch = []
@@ -193,14 +220,13 @@ class Store:
             added += self._insert(batch)
         return added
 
-    def _insert(self, rows: list[dict[str, Any]]) -> int:
+    def _insert(self, items: list[StoredMeasurement]) -> int:
         # Within one batch the same uid may appear twice (a file listing a measurement twice).
-        unique = list({row["measurement_uid"]: row for row in rows}.values())
-        table = table_from_rows(unique, ARROW_SCHEMA)
-        self.con.register("incoming_batch", table)
+        unique = list({item.meta.measurement_uid: item for item in items}.values())
+        self.con.register("incoming_batch", batch_table(unique))
         try:
-            staged = {row["raw_can"] for row in unique if row.get("raw_can") in self._staged}
-            if any(not self._staged[can_id].kept for can_id in staged):
+            staged = [self._staged[item.can_id] for item in unique if item.can_id in self._staged]
+            if any(not can.kept for can in staged):
                 return self._insert_keeping_cans(unique)
             try:
                 self.con.execute(_INSERT.format(conflict=""))
@@ -215,7 +241,7 @@ class Store:
         finally:
             self.con.unregister("incoming_batch")
 
-    def _insert_keeping_cans(self, unique: list[dict[str, Any]]) -> int:
+    def _insert_keeping_cans(self, unique: list[StoredMeasurement]) -> int:
         """The insert in a transaction that, before it commits, keeps every staged can a new
         row points into (store/cans.py)."""
         known: set[str] = set()
@@ -232,22 +258,25 @@ class Store:
                 self.con.execute("ROLLBACK")
                 raise
             try:
-                new = [row for row in unique if row["measurement_uid"] not in known]
-                for can_id in {row.get("raw_can") for row in new}:
-                    can = self._staged.get(str(can_id)) if can_id is not None else None
-                    if can is not None and not can.kept:
-                        assert self.shelf is not None
-                        self.shelf.keep(can)
-                        self.con.execute(
-                            "INSERT INTO cans VALUES (?, ?, ?, current_timestamp)",
-                            [can.can_id, str(can.source), can.size],
-                        )
+                new = [item for item in unique if item.meta.measurement_uid not in known]
+                self._keep_cans({item.can_id for item in new if item.can_id is not None})
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
             return len(new)
         raise AssertionError("INSERT OR IGNORE raised a constraint error")
+
+    def _keep_cans(self, can_ids: set[str]) -> None:
+        cans = [can for can_id in can_ids if (can := self._staged.get(can_id)) is not None and not can.kept]
+        if not cans:
+            return
+        assert self.shelf is not None
+        self.shelf.keep(cans)
+        self.con.executemany(
+            "INSERT INTO cans VALUES (?, ?, ?, current_timestamp)",
+            [[can.can_id, str(can.source), can.size] for can in cans],
+        )
 
     def _known_of_batch(self) -> set[str]:
         rows = self.con.execute(
