@@ -24,5 +24,7 @@ def analysed_record(
     the store keeps whole (store/cans.py). Raises model.measurement.MalformedMeasurement for
     non-measurements."""
     meta = meta_of(measurement)
+    if can_id is not None and raw is not None:
+        return StoredMeasurement(meta, b"", analyse(measurement), source, can_id, offset, len(raw))
     text = raw if raw is not None else orjson.dumps(measurement)
-    return StoredMeasurement(meta, text, analyse(measurement), source, can_id, offset)
+    return StoredMeasurement(meta, text, analyse(measurement), source)

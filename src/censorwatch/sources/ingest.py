@@ -14,8 +14,10 @@ from censorwatch.store import Store, StoredMeasurement
 from censorwatch.store.cans import StagedCan, is_can_source
 
 BATCH = 2000
-# Batches also end at this much raw JSON: 2,000 copies of a 500 KB measurement held 1 GB three
-# times over (Python, Arrow, DuckDB) and took ingest to 8 GB (bench/bench_ingest.py).
+# Batches also end at this much raw JSON held for frames: 2,000 copies of a 500 KB measurement
+# held 1 GB three times over (Python, Arrow, DuckDB) and took ingest to 8 GB (bench/bench_ingest.py).
+# Rows pointing into cans hold no JSON, so batches of gzip files end at BATCH rows: 104 batches
+# per 100,000 bench measurements became 50.
 BATCH_BYTES = 32 * 1024 * 1024
 
 
@@ -82,7 +84,7 @@ class _Batches:
 
     def flush(self) -> None:
         if self.batch:
-            added = self.store.add(self.batch)
+            added = self.store.add(self.batch, batch_size=len(self.batch))
             self.stats.stored += added
             self.stats.duplicates += len(self.batch) - added
             if self.on_progress is not None:
