@@ -95,16 +95,19 @@ def dns_answers(queries: object) -> list[DnsAnswer]:
     return rows
 
 
-def dns_failure(test_keys: Mapping[str, Any]) -> str | None:
+def dns_failure(test_keys: Mapping[str, Any], answers: list[DnsAnswer] | None = None) -> str | None:
+    """`answers` are dns_answers of the same queries when the caller has them already."""
     explicit = text(test_keys.get("dns_experiment_failure"))
     if explicit:
         return explicit
     failures = [text(mapping(q).get("failure")) for q in items(test_keys.get("queries"))]
     real = [f for f in failures if f]
     # Only a failure when no query answered (AAAA-only failures are normal for v4-only sites).
-    if real and len(real) == len(failures) and not dns_answers(test_keys.get("queries")):
-        return real[0]
-    return None
+    if not real or len(real) != len(failures):
+        return None
+    if answers is None:
+        answers = dns_answers(test_keys.get("queries"))
+    return None if answers else real[0]
 
 
 def tcp_rows(tcp_connect: object) -> list[TcpObservation]:
@@ -140,7 +143,7 @@ def http_rows(requests: object) -> list[HttpObservation]:
                 url=text(request.get("url")),
                 status_code=integer(response.get("code")),
                 body=body,
-                body_length=length if length is not None else (len(body.encode("utf-8", "replace")) if body else None),
+                body_length=length if length is not None else _utf8_length(body),
                 truncated=response.get("body_is_truncated") is True,
                 headers=header_map(response.get("headers_list") or response.get("headers")),
                 title=title_of(body),
@@ -148,6 +151,13 @@ def http_rows(requests: object) -> list[HttpObservation]:
             )
         )
     return rows
+
+
+def _utf8_length(body: str | None) -> int | None:
+    if not body:
+        return None
+    # isascii is a flag lookup: an ASCII body's length is its UTF-8 length, no copy needed.
+    return len(body) if body.isascii() else len(body.encode("utf-8", "replace"))
 
 
 def _control_dns_failure(value: object) -> str | None:
@@ -181,9 +191,10 @@ def control_view(control: object) -> ControlView | None:
 
 
 def observe(test_keys: Mapping[str, Any]) -> WebObservations:
+    answers = dns_answers(test_keys.get("queries"))
     return WebObservations(
-        dns_failure=dns_failure(test_keys),
-        answers=dns_answers(test_keys.get("queries")),
+        dns_failure=dns_failure(test_keys, answers),
+        answers=answers,
         tcp=tcp_rows(test_keys.get("tcp_connect")),
         tls=tls_rows(test_keys.get("tls_handshakes")),
         http=http_rows(test_keys.get("requests")),

@@ -116,13 +116,22 @@ def batch_table(items: list[StoredMeasurement]) -> pa.Table:
         for meta in metas
     ]
     columns["source"] = [item.source for item in items]
-    columns["raw_zstd"] = [compress(item.raw) if item.can_id is None else None for item in items]
-    columns["raw_can"] = [item.can_id for item in items]
-    columns["raw_offset"] = [item.offset for item in items]
-    columns["raw_length"] = [item.length for item in items]
+    if any(item.can_id is None for item in items):
+        columns["raw_zstd"] = [compress(item.raw) if item.can_id is None else None for item in items]
+    if any(item.can_id is not None for item in items):
+        columns["raw_can"] = [item.can_id for item in items]
+        columns["raw_offset"] = [item.offset for item in items]
+        columns["raw_length"] = [item.length for item in items]
     for name in _VERDICT_COLUMNS:
         columns[name] = [getattr(verdict, name) for verdict in verdicts]
-    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
+    count = len(items)
+    return pa.Table.from_arrays(
+        [
+            pa.array(columns[field.name], field.type) if field.name in columns else pa.nulls(count, field.type)
+            for field in ARROW_SCHEMA
+        ],
+        schema=ARROW_SCHEMA,
+    )
 
 
 _META_COLUMNS = (
