@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
+from censorwatch.bulk_gc import fewer_collections
 from censorwatch.model.measurement import MalformedMeasurement
 from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
@@ -104,12 +105,13 @@ def ingest_records(
     """Records from anywhere (API answers, files): each row keeps its raw as a zstd frame."""
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
-    for record in records:
-        stats.read += 1
-        stored = to_stored(record, source, stats)
-        if stored is not None:
-            batches.add(stored)
-    batches.flush()
+    with fewer_collections():
+        for record in records:
+            stats.read += 1
+            stored = to_stored(record, source, stats)
+            if stored is not None:
+                batches.add(stored)
+        batches.flush()
     return stats
 
 
@@ -123,22 +125,23 @@ def ingest_files(
     and their rows point into them (store/cans.py); other files' rows keep zstd frames."""
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
-    try:
-        for path in expand_paths(paths):
-            can = _staged(store, path)
-            records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
-            can_id = can.can_id if can is not None else None
-            for record in records:
-                stats.read += 1
-                stored = to_stored(record, source, stats, can_id)
-                if stored is not None:
-                    batches.add(stored)
-            if can is not None:
-                batches.finished.append(can)
-        batches.flush()
-    finally:
-        for can in batches.finished:
-            store.release_can(can)
+    with fewer_collections():
+        try:
+            for path in expand_paths(paths):
+                can = _staged(store, path)
+                records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
+                can_id = can.can_id if can is not None else None
+                for record in records:
+                    stats.read += 1
+                    stored = to_stored(record, source, stats, can_id)
+                    if stored is not None:
+                        batches.add(stored)
+                if can is not None:
+                    batches.finished.append(can)
+            batches.flush()
+        finally:
+            for can in batches.finished:
+                store.release_can(can)
     return stats
 
 
