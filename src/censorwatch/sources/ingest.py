@@ -96,6 +96,15 @@ class _Batches:
         self.finished = []
 
 
+def _add_records(records: Iterable[RawRecord], source: str, batches: _Batches, can_id: str | None = None) -> None:
+    stats = batches.stats
+    for record in records:
+        stats.read += 1
+        stored = to_stored(record, source, stats, can_id)
+        if stored is not None:
+            batches.add(stored)
+
+
 def ingest_records(
     store: Store,
     records: Iterable[RawRecord],
@@ -106,11 +115,7 @@ def ingest_records(
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
     with fewer_collections():
-        for record in records:
-            stats.read += 1
-            stored = to_stored(record, source, stats)
-            if stored is not None:
-                batches.add(stored)
+        _add_records(records, source, batches)
         batches.flush()
     return stats
 
@@ -130,12 +135,7 @@ def ingest_files(
             for path in expand_paths(paths):
                 can = _staged(store, path)
                 records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
-                can_id = can.can_id if can is not None else None
-                for record in records:
-                    stats.read += 1
-                    stored = to_stored(record, source, stats, can_id)
-                    if stored is not None:
-                        batches.add(stored)
+                _add_records(records, source, batches, can.can_id if can is not None else None)
                 if can is not None:
                     batches.finished.append(can)
             batches.flush()
