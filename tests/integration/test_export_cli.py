@@ -76,3 +76,17 @@ def test_verdicts_parquet_and_clear_errors(tmp_path: Path) -> None:
     assert bad_day.returncode != 0 and "--since" in bad_day.stderr
     missing = _cli("export", "measurements", "--db", str(tmp_path / "none.duckdb"))
     assert missing.returncode != 0 and "no store" in missing.stderr
+
+
+def test_a_store_copied_without_its_cans_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl.gz"
+    source.write_bytes(gzip.compress(b"".join(json.dumps(_measurement(i)).encode() + b"\n" for i in range(4))))
+    db = tmp_path / "s.duckdb"
+    assert _cli("ingest", "ooni", str(source), "--db", str(db)).returncode == 0
+    moved = tmp_path / "copy.duckdb"
+    db.rename(moved)  # as if only the .duckdb file had been copied
+    done = _cli("export", "measurements", "--db", str(moved), "-o", str(tmp_path / "out.jsonl"))
+    assert done.returncode == 1
+    assert "skipped 4 stored measurements" in done.stderr and ".cans" in done.stderr
+    assert "cannot be opened" in done.stderr
+    assert len(_verdicts(moved)) == 4  # the verdicts need no raw data

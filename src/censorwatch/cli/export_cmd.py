@@ -91,7 +91,9 @@ def export_measurements(
     stderr.print(f"exported {result.written} measurements{joined}", highlight=False)
     if result.damaged:
         stderr.print(
-            f"skipped {result.damaged} stored measurements whose raw data is damaged (e.g. {result.example})",
+            f"skipped {result.damaged} stored measurements whose raw data cannot be read back "
+            f"(e.g. {result.example}: {result.why}); a store keeps gzip files whole in its .cans "
+            "directory beside the .duckdb file: was it copied too?",
             highlight=False,
         )
         raise typer.Exit(1)

@@ -4,7 +4,6 @@ as it was received, so OONI's tools and `censorwatch ingest ooni` read it back).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 from collections.abc import Iterator
@@ -117,6 +116,7 @@ class MeasurementExport:
     damaged: int = 0  # stored measurements that cannot be read back (counted, never fatal)
     joined: int = 0  # received over several lines, written on one
     example: str | None = None
+    why: str | None = None  # what kept the example from being read back
 
 
 def write_measurements(
@@ -134,10 +134,11 @@ def write_measurements(
         for chunk in _chunks(_raw_in_time_order(store, probe_cc, test_name, since, until)):
             from_cans = _from_cans(fetcher, chunk)
             for index, row in enumerate(chunk):
-                raw = from_cans.get(index) if row["raw_can"] is not None else _frame(fetcher, row)
-                if raw is None:
+                raw = from_cans[index] if row["raw_can"] is not None else _read(fetcher, row)
+                if isinstance(raw, RawUnavailable):
                     result.damaged += 1
-                    result.example = result.example or row["measurement_uid"]
+                    if result.example is None:
+                        result.example, result.why = row["measurement_uid"], str(raw)
                 else:
                     _write_line(out, raw, result)
     return result
@@ -162,21 +163,18 @@ def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield chunk
 
 
-def _from_cans(fetcher: RawFetcher, chunk: list[dict[str, Any]]) -> dict[int, bytes]:
-    """The bytes of the chunk's rows kept in cans, by position (absent where unreadable)."""
-    raws: dict[int, bytes] = {}
+def _from_cans(fetcher: RawFetcher, chunk: list[dict[str, Any]]) -> dict[int, bytes | RawUnavailable]:
+    """The bytes of the chunk's rows kept in cans, by position, or why they cannot be read."""
     in_cans = [i for i, row in enumerate(chunk) if row["raw_can"] is not None]
-    for index in sorted(in_cans, key=lambda i: (chunk[i]["raw_can"], chunk[i]["raw_offset"])):
-        with contextlib.suppress(RawUnavailable):
-            raws[index] = fetcher.raw(chunk[index])
-    return raws
+    order = sorted(in_cans, key=lambda i: (chunk[i]["raw_can"], chunk[i]["raw_offset"]))
+    return {index: _read(fetcher, chunk[index]) for index in order}
 
 
-def _frame(fetcher: RawFetcher, row: dict[str, Any]) -> bytes | None:
+def _read(fetcher: RawFetcher, row: dict[str, Any]) -> bytes | RawUnavailable:
     try:
         return fetcher.raw(row)
-    except RawUnavailable:
-        return None
+    except RawUnavailable as error:
+        return error
 
 
 def _write_line(out: BinaryIO, raw: bytes, result: MeasurementExport) -> None:
