@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from censorwatch.analysis.record import analysed_record
-from censorwatch.bulk_gc import fewer_collections
 from censorwatch.distributed.parts import PartWriter
 from censorwatch.model.measurement import MalformedMeasurement
 
@@ -99,7 +98,7 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni") ->
     file_path, out = Path(path), Path(out_dir)
     result = FileResult(str(file_path))
     try:
-        with fewer_collections(), PartWriter(out, file_path) as writer:
+        with PartWriter(out, file_path) as writer:
             for record in read_records(file_path):
                 result.read += 1
                 if record.measurement is None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
-from censorwatch.bulk_gc import fewer_collections
 from censorwatch.model.measurement import MalformedMeasurement
 from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
@@ -114,9 +113,8 @@ def ingest_records(
     """Records from anywhere (API answers, files): each row keeps its raw as a zstd frame."""
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
-    with fewer_collections():
-        _add_records(records, source, batches)
-        batches.flush()
+    _add_records(records, source, batches)
+    batches.flush()
     return stats
 
 
@@ -130,18 +128,17 @@ def ingest_files(
     and their rows point into them (store/cans.py); other files' rows keep zstd frames."""
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
-    with fewer_collections():
-        try:
-            for path in expand_paths(paths):
-                can = _staged(store, path)
-                records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
-                _add_records(records, source, batches, can.can_id if can is not None else None)
-                if can is not None:
-                    batches.finished.append(can)
-            batches.flush()
-        finally:
-            for can in batches.finished:
-                store.release_can(can)
+    try:
+        for path in expand_paths(paths):
+            can = _staged(store, path)
+            records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
+            _add_records(records, source, batches, can.can_id if can is not None else None)
+            if can is not None:
+                batches.finished.append(can)
+        batches.flush()
+    finally:
+        for can in batches.finished:
+            store.release_can(can)
     return stats
 
 
