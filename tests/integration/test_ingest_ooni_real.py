@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 import subprocess
@@ -51,6 +52,26 @@ def test_ingest_twice_then_export(shared_data: Path, tmp_path: Path) -> None:
     raws = [bytes(r.raw) for path in files for r in read_records(path) if r.raw is not None]
     as_read = sorted(raw.replace(b"\r", b"").replace(b"\n", b"").decode() for raw in raws)
     assert sorted(out.stdout.splitlines()) == as_read
+
+
+def test_real_measurements_in_a_gzip_can_give_the_same_verdicts_and_bytes(shared_data: Path, tmp_path: Path) -> None:
+    """The same real measurements as JSON Lines in one .jsonl.gz: kept as a can, read back byte
+    for byte, and judged as when they came as separate files (kept as frames)."""
+    files = expand_paths([shared_data / "ooni" / "measurements"])
+    lines = [bytes(r.raw).replace(b"\r", b"").replace(b"\n", b"") for path in files for r in read_records(path)
+             if r.raw is not None]
+    can = tmp_path / "real.jsonl.gz"
+    can.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    framed, canned = str(tmp_path / "framed.duckdb"), str(tmp_path / "canned.duckdb")
+    assert _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", framed).returncode == 0
+    done = _cli("ingest", "ooni", str(can), "--db", canned)
+    assert done.returncode == 0 and "stored 46" in done.stderr, done.stderr
+    assert len(list(Path(canned + ".cans").iterdir())) == 1
+    verdicts = [_cli("export", "verdicts", "--db", db, "--format", "csv").stdout for db in (framed, canned)]
+    assert sorted(verdicts[1].splitlines()[1:]) == sorted(verdicts[0].splitlines()[1:])
+    out = _cli("export", "measurements", "--db", canned)
+    assert out.returncode == 0, out.stderr
+    assert sorted(out.stdout.encode().splitlines()) == sorted(lines)
 
 
 def test_store_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
