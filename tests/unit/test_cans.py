@@ -227,3 +227,19 @@ def test_a_version_2_store_gains_cans_on_a_writable_open(tmp_path: Path) -> None
         assert [row["raw"] for row in store.iter_measurements()] == [b'{"a": 1}']
     with Store(db, read_only=True) as store:
         assert store.count() == 1
+
+
+def test_a_can_cut_short_keeps_and_reads_back_what_came_before_the_damage(tmp_path: Path) -> None:
+    lines = [line(i, pad=3000) for i in range(30)]
+    whole = gzip.compress(b"\n".join(lines) + b"\n")
+    source = tmp_path / "cut.jsonl.gz"
+    source.write_bytes(whole[: len(whole) * 2 // 3])
+    with Store(tmp_path / "s.duckdb") as store:
+        stats = ingest_files(store, [source])
+        assert stats.skipped == {"unreadable file (cut short)": 1}
+        assert 0 < stats.stored < 30
+        raws = stored_raws(store)
+        out = io.BytesIO()
+        result = write_measurements(store, out)
+    assert raws == {uid_of(item): item for item in lines[: stats.stored]}
+    assert (result.written, result.damaged) == (stats.stored, 0)
