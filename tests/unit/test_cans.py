@@ -243,3 +243,20 @@ def test_a_can_cut_short_keeps_and_reads_back_what_came_before_the_damage(tmp_pa
         result = write_measurements(store, out)
     assert raws == {uid_of(item): item for item in lines[: stats.stored]}
     assert (result.written, result.damaged) == (stats.stored, 0)
+
+
+def test_a_file_that_cannot_be_copied_is_stored_as_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from censorwatch.store.cans import CanShelf
+
+    def no_room(self: CanShelf, source: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(CanShelf, "stage", no_room)
+    lines = [line(i) for i in range(6)]
+    with Store(tmp_path / "s.duckdb") as store:
+        stats = ingest_files(store, [gzip_file(tmp_path / "a.jsonl.gz", lines)])
+        assert (stats.stored, sum(stats.skipped.values())) == (6, 0)
+        assert store.con.execute("SELECT count(raw_zstd), count(raw_can) FROM measurements").fetchall() == [(6, 0)]
+        assert stored_raws(store) == {uid_of(item): item for item in lines}
