@@ -13,7 +13,7 @@ import duckdb
 import orjson
 import pytest
 
-from censorwatch.sources import line_reader
+from censorwatch import gzip_stream
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.cans import cans_directory
@@ -194,7 +194,7 @@ def test_other_files_and_stores_in_memory_keep_frames(tmp_path: Path) -> None:
 
 
 def test_can_reader_serves_spans_in_any_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(line_reader, "STEP_BYTES", 97)  # spans cross many inflated blocks
+    monkeypatch.setattr(gzip_stream, "STEP_BYTES", 97)  # spans cross many inflated blocks
     data = bytes(random.Random(3).randrange(256) for _ in range(20_000))
     path = tmp_path / "c.jsonl.gz"
     path.write_bytes(gzip.compress(data[:7000]) + gzip.compress(data[7000:]))

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from censorwatch.sources import line_reader
+from censorwatch import gzip_stream
 from censorwatch.sources.line_reader import LineSplitter, gzip_lines, plain_lines
 
 INFLATERS = [zlib]
@@ -26,7 +26,7 @@ except ImportError:  # the reader falls back to zlib; nothing else to test then
 @pytest.fixture(params=INFLATERS, ids=lambda module: module.__name__, autouse=True)
 def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with each inflater the reader may use: zlib-ng where installed, zlib."""
-    monkeypatch.setattr(line_reader, "INFLATER", request.param)
+    monkeypatch.setattr(gzip_stream, "INFLATER", request.param)
 
 
 def _lines_of(data: bytes) -> list[bytes]:
@@ -43,8 +43,8 @@ def _sample(seed: int) -> bytes:
 @pytest.mark.parametrize("seed", range(6))
 def test_same_lines_as_gzip_on_every_block_boundary(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _sample(seed)
-    monkeypatch.setattr(line_reader, "READ_BYTES", 97)  # compressed reads cut lines anywhere
-    monkeypatch.setattr(line_reader, "STEP_BYTES", 389)  # and so does zlib's output
+    monkeypatch.setattr(gzip_stream, "READ_BYTES", 97)  # compressed reads cut lines anywhere
+    monkeypatch.setattr(gzip_stream, "STEP_BYTES", 389)  # and so does zlib's output
     assert list(gzip_lines(io.BytesIO(gzip.compress(data)), 10_000)) == _lines_of(data)
     assert list(plain_lines(io.BytesIO(data), 10_000)) == _lines_of(data)
 
@@ -54,8 +54,8 @@ def test_each_line_knows_where_it_starts(seed: int, monkeypatch: pytest.MonkeyPa
     """The offsets the store keeps for lines of gzip files (store/cans.py), including after a
     line dropped for its length."""
     data = _sample(seed)
-    monkeypatch.setattr(line_reader, "READ_BYTES", 97)
-    monkeypatch.setattr(line_reader, "STEP_BYTES", 389)
+    monkeypatch.setattr(gzip_stream, "READ_BYTES", 97)
+    monkeypatch.setattr(gzip_stream, "STEP_BYTES", 389)
     splitter = LineSplitter(1000)
     seen = [(splitter.start, line) for line in gzip_lines(io.BytesIO(gzip.compress(data)), 1000, splitter)]
     position = 0
@@ -90,7 +90,7 @@ def test_corrupt_checksum_and_not_gzip_raise_zlib_error() -> None:
 
 
 def test_overlong_lines_become_none_wherever_they_fall(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(line_reader, "READ_BYTES", 5)
+    monkeypatch.setattr(gzip_stream, "READ_BYTES", 5)
     data = b"short\n" + b"x" * 50 + b"\nok\n" + b"y" * 11 + b"\n" + b"z" * 30
     expected = [b"short", None, b"ok", None, None]
     assert list(plain_lines(io.BytesIO(data), 10)) == expected

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import duckdb
 import zstandard
 
-from censorwatch.sources.line_reader import gzip_blocks
-from censorwatch.store.cans import CanShelf
+from censorwatch.gzip_stream import gzip_blocks
+from censorwatch.store.cans import CanShelf, cans_directory
 from censorwatch.store.raw_codec import decompress
 
 OPEN_READERS = 16  # cans read at once; each holds an inflater, a file and one block (<= 8 MiB)
@@ -80,6 +81,12 @@ class RawFetcher:
     def __init__(self, shelf: CanShelf | None) -> None:
         self.shelf = shelf
         self._readers: OrderedDict[str, CanReader] = OrderedDict()
+
+    @classmethod
+    def of_connection(cls, con: duckdb.DuckDBPyConnection) -> RawFetcher:
+        """For a connection opened on a store's file (the web app's, which has no Store)."""
+        found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        return cls(CanShelf(cans_directory(Path(found[0]))) if found and found[0] else None)
 
     def raw(self, row: Mapping[str, Any]) -> bytes:
         """Raises RawUnavailable when the bytes cannot be read back."""
