@@ -14,7 +14,8 @@ from censorwatch.analysis.record import analysed_record
 from censorwatch.store import Store
 from censorwatch.store import upgrade as upgrade_module
 from censorwatch.store.database import StoreError
-from censorwatch.store.raw_codec import compress, decompress, raw_json
+from censorwatch.store.raw_access import RawFetcher, RawUnavailable
+from censorwatch.store.raw_codec import compress, decompress
 from censorwatch.store.schema import PART_COLUMNS
 
 V1_COLUMNS = [name for name in PART_COLUMNS if name != "raw_zstd"] + ["raw"]
@@ -61,10 +62,11 @@ def test_codec_round_trip_and_damaged_frames() -> None:
     data = orjson.dumps(measurement(2))
     frame = compress(data)
     assert decompress(frame) == data and len(frame) < len(data)
-    assert raw_json(frame) == data.decode()
-    assert raw_json(b"not a frame") is None
-    assert raw_json(frame[:-3]) is None
-    assert raw_json(None) is None
+    fetcher = RawFetcher(None)
+    assert fetcher.raw({"raw_zstd": frame}) == data
+    for damaged in (b"not a frame", frame[:-3], None):
+        with pytest.raises(RawUnavailable):
+            fetcher.raw({"raw_zstd": damaged})
 
 
 def test_a_version_1_store_is_upgraded_on_a_writable_open(tmp_path: Path) -> None:

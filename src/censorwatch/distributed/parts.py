@@ -11,13 +11,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from censorwatch.store.arrow_rows import table_from_rows
-from censorwatch.store.database import ARROW_SCHEMA
+from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
+from censorwatch.store.raw_codec import compress
 from censorwatch.store.schema import PART_COLUMNS
 
 ROW_GROUP = 1000
@@ -43,10 +42,10 @@ def safe_value(value: object) -> str:
 _safe_cached = lru_cache(maxsize=4096)(safe_value)
 
 
-def partition_of(row: dict[str, Any]) -> tuple[str, str, str]:
-    started = row.get("measurement_start_time")
+def partition_of(item: StoredMeasurement) -> tuple[str, str, str]:
+    started = item.meta.measurement_start_time  # UTC: the partition is the UTC day
     day = started.date().isoformat() if started is not None else NO_DATE
-    return _safe_cached(row["test_name"]), _safe_cached(row["probe_cc"]), day
+    return _safe_cached(item.meta.test_name), _safe_cached(item.meta.probe_cc), day
 
 
 def file_id(path: Path) -> str:
@@ -54,22 +53,27 @@ def file_id(path: Path) -> str:
 
 
 class PartWriter:
-    """Collects store rows of one input file and writes its parts under out_dir."""
+    """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
     def __init__(self, out_dir: Path, source_file: Path) -> None:
         self.out_dir = out_dir
         self.stem = f"part-{file_id(source_file)}"
-        self._buffers: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        # Per partition: the measurements without their JSON, and its frames, made as they arrive
+        # so that a buffer holds compressed bytes only.
+        self._buffers: dict[tuple[str, str, str], list[StoredMeasurement]] = {}
+        self._frames: dict[tuple[str, str, str], list[bytes]] = {}
         self._buffer_bytes: dict[tuple[str, str, str], int] = {}
         self._writers: dict[tuple[str, str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
         self.rows = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        key = partition_of(row)
+    def add(self, item: StoredMeasurement) -> None:
+        key = partition_of(item)
+        frame = compress(item.raw)
         buffer = self._buffers.setdefault(key, [])
-        buffer.append(row)
+        buffer.append(StoredMeasurement(item.meta, b"", item.verdict, item.source))
+        self._frames.setdefault(key, []).append(frame)
         self.rows += 1
-        size = self._buffer_bytes.get(key, 0) + len(row.get("raw_zstd") or b"")
+        size = self._buffer_bytes.get(key, 0) + len(frame)
         self._buffer_bytes[key] = size
         if len(buffer) >= ROW_GROUP or size >= ROW_GROUP_BYTES:
             self._flush(key)
@@ -84,8 +88,9 @@ class PartWriter:
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
             self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression=COMPRESSION), temporary, final)
-        self._writers[key][0].write_table(table_from_rows(buffer, SCHEMA))
+        self._writers[key][0].write_table(batch_table(buffer, SCHEMA, self._frames[key]))
         self._buffers[key] = []
+        self._frames[key] = []
         self._buffer_bytes[key] = 0
 
     def close(self) -> list[str]:

@@ -109,7 +109,7 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni") ->
                 except MalformedMeasurement as error:
                     result.skip(f"not a measurement: {error}", record.location)
                     continue
-                writer.add(stored.row())
+                writer.add(stored)
                 result.written += 1
             result.parts = writer.close()
     except OSError as error:

@@ -57,10 +57,9 @@ def to_stored(
     if record.error is not None or record.measurement is None:
         stats.skip(record.error or "empty record", record.location)
         return None
-    if record.offset is None:
-        can_id = None
+    in_can = can_id if record.offset is not None else None  # a record of a gzip file has an offset
     try:
-        return analysed_record(record.measurement, source, record.raw, can_id, record.offset if can_id else None)
+        return analysed_record(record.measurement, source, record.raw, in_can, record.offset)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None

@@ -57,8 +57,8 @@ class StagedCan:
     source: Path  # the file as the user named it
     copy: Path  # what is read, and becomes the can
     size: int
+    synced: Future[None] = field(repr=False)  # the background sync of the copy
     kept: bool = False
-    synced: Future[None] | None = field(default=None, repr=False)
 
 
 class CanShelf:
@@ -80,7 +80,7 @@ class CanShelf:
         except OSError:
             copy.unlink(missing_ok=True)
             raise
-        return StagedCan(can_id, source, copy, copy.stat().st_size, synced=_SYNCER.submit(_sync, copy))
+        return StagedCan(can_id, source, copy, copy.stat().st_size, _SYNCER.submit(_sync, copy))
 
     def keep(self, cans: list[StagedCan]) -> None:
         """Make the copies durable under their final names (before the rows naming them commit);
@@ -88,9 +88,7 @@ class CanShelf:
         for can in cans:
             if can.kept:
                 continue
-            if can.synced is not None:
-                can.synced.result()  # raises the OSError the sync met
-            _sync(can.copy)  # nothing left to write, normally: the background sync did it
+            can.synced.result()  # the copy is on disk (or the OSError the sync met is raised)
             final = self.path_of(can.can_id)
             os.replace(can.copy, final)
             can.copy, can.kept = final, True
@@ -99,8 +97,7 @@ class CanShelf:
     def discard(self, can: StagedCan) -> None:
         """Delete a copy from which nothing was stored."""
         if not can.kept:
-            if can.synced is not None:
-                can.synced.cancel()  # when it has not started; a sync under way just ends
+            can.synced.cancel()  # when it has not started; a sync under way just ends
             can.copy.unlink(missing_ok=True)
 
     def sweep(self, listed: set[str]) -> int:

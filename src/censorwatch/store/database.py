@@ -17,7 +17,7 @@ from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import COLUMN_NAMES, SCHEMA_STATEMENTS
+from censorwatch.store.schema import COLUMN_NAMES, RAW_COLUMNS, SCHEMA_STATEMENTS
 from censorwatch.store.upgrade import needs_upgrade, stored_version, upgrade
 
 DEFAULT_BATCH = 2000
@@ -103,9 +103,13 @@ ARROW_SCHEMA = pa.schema(
 )
 
 
-def batch_table(items: list[StoredMeasurement]) -> pa.Table:
+def batch_table(
+    items: list[StoredMeasurement], schema: pa.Schema = ARROW_SCHEMA, frames: list[bytes] | None = None
+) -> pa.Table:
     """The batch as an Arrow table, column by column straight from the items: a dict per row
-    first (StoredMeasurement.row, then arrow_rows) cost twice as much (bench/bench_ingest.py)."""
+    first (StoredMeasurement.row, then arrow_rows) cost twice as much (bench/bench_ingest.py).
+    `schema` is ARROW_SCHEMA or some of its fields (Parquet parts leave the can columns out);
+    `frames` are the items' zstd frames when the caller has made them already."""
     metas = [item.meta for item in items]
     verdicts = [item.verdict for item in items]
     columns: dict[str, list[Any]] = {
@@ -116,7 +120,9 @@ def batch_table(items: list[StoredMeasurement]) -> pa.Table:
         for meta in metas
     ]
     columns["source"] = [item.source for item in items]
-    if any(item.can_id is None for item in items):
+    if frames is not None:
+        columns["raw_zstd"] = frames
+    elif any(item.can_id is None for item in items):
         columns["raw_zstd"] = [compress(item.raw) if item.can_id is None else None for item in items]
     if any(item.can_id is not None for item in items):
         columns["raw_can"] = [item.can_id for item in items]
@@ -128,9 +134,9 @@ def batch_table(items: list[StoredMeasurement]) -> pa.Table:
     return pa.Table.from_arrays(
         [
             pa.array(columns[field.name], field.type) if field.name in columns else pa.nulls(count, field.type)
-            for field in ARROW_SCHEMA
+            for field in schema
         ],
-        schema=ARROW_SCHEMA,
+        schema=schema,
     )
 
 
@@ -196,10 +202,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        for can in self._staged.values():
-            if self.shelf is not None:
-                self.shelf.discard(can)
-        self._staged.clear()
+        for can in list(self._staged.values()):
+            self.release_can(can)
         self.con.close()
 
     def stage_can(self, source: Path) -> StagedCan | None:
@@ -237,8 +241,7 @@ class Store:
         unique = list({item.meta.measurement_uid: item for item in items}.values())
         self.con.register("incoming_batch", batch_table(unique))
         try:
-            staged = [self._staged[item.can_id] for item in unique if item.can_id in self._staged]
-            if any(not can.kept for can in staged):
+            if any(item.can_id in self._staged and not self._staged[item.can_id].kept for item in unique):
                 return self._insert_keeping_cans(unique)
             try:
                 self.con.execute(_INSERT.format(conflict=""))
@@ -261,7 +264,7 @@ class Store:
             self.con.execute("BEGIN TRANSACTION")
             try:
                 if conflict:
-                    known = self._known_of_batch()
+                    known = self.known_uids(item.meta.measurement_uid for item in unique)
                 self.con.execute(_INSERT.format(conflict=conflict))
             except duckdb.ConstraintException:
                 self.con.execute("ROLLBACK")
@@ -289,12 +292,6 @@ class Store:
         values = ", ".join(["(?, ?, ?, current_timestamp)"] * len(cans))
         params = [value for can in cans for value in (can.can_id, str(can.source), can.size)]
         self.con.execute(f"INSERT INTO cans VALUES {values}", params)
-
-    def _known_of_batch(self) -> set[str]:
-        rows = self.con.execute(
-            "SELECT measurement_uid FROM incoming_batch SEMI JOIN measurements USING (measurement_uid)"
-        ).fetchall()
-        return {row[0] for row in rows}
 
     def raw_fetcher(self) -> RawFetcher:
         return RawFetcher(self.shelf)
@@ -344,7 +341,7 @@ class Store:
         with self.raw_fetcher() as fetcher:
             for row in self.iter_rows(sql, params):
                 row["raw"] = fetcher.raw(row)
-                for column in ("raw_zstd", "raw_can", "raw_offset", "raw_length"):
+                for column in RAW_COLUMNS:
                     row.pop(column, None)
                 yield row
 

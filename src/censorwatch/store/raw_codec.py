@@ -43,13 +43,3 @@ def decompress(frame: bytes) -> bytes:
     """Raises zstandard.ZstdError for anything that is not one of our frames."""
     return _decompressor().decompress(frame)
 
-
-def raw_json(frame: bytes | None) -> str | None:
-    """The measurement's JSON text, for SQL and for display: None for a damaged frame,
-    undecodable bytes replaced. Never raises."""
-    if frame is None:
-        return None
-    try:
-        return decompress(frame).decode("utf-8", "replace")
-    except zstandard.ZstdError:
-        return None

@@ -38,6 +38,7 @@ MEASUREMENT_COLUMNS = (
 )
 
 CAN_COLUMNS = ("raw_can", "raw_offset", "raw_length")
+RAW_COLUMNS = ("raw_zstd", *CAN_COLUMNS)  # where a row keeps its raw measurement, one way or the other
 
 COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
 # Parquet parts (`censorwatch process`) keep raw measurements as frames, never pointers into a

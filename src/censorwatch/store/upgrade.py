@@ -16,7 +16,14 @@ import duckdb
 import pyarrow as pa
 
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import CAN_COLUMNS, COLUMN_NAMES, CREATE_CANS, SCHEMA_VERSION, create_measurements
+from censorwatch.store.schema import (
+    CAN_COLUMNS,
+    COLUMN_NAMES,
+    CREATE_CANS,
+    MEASUREMENT_COLUMNS,
+    SCHEMA_VERSION,
+    create_measurements,
+)
 
 CHUNK = 2000
 NEW_TABLE = "measurements_v2"
@@ -92,9 +99,9 @@ def upgrade(con: duckdb.DuckDBPyConnection, on_chunk: Callable[[int], None] | No
 def _add_cans(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
+        kinds = dict(MEASUREMENT_COLUMNS)
         for column in CAN_COLUMNS:
-            kind = "VARCHAR" if column == "raw_can" else "BIGINT"
-            con.execute(f"ALTER TABLE measurements ADD COLUMN {column} {kind}")
+            con.execute(f"ALTER TABLE measurements ADD COLUMN {column} {kinds[column]}")
         con.execute("ALTER TABLE measurements ALTER COLUMN raw_zstd DROP NOT NULL")
         con.execute(CREATE_CANS)
         con.execute("UPDATE schema_info SET value = ? WHERE key = 'version'", [SCHEMA_VERSION])

@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
-from censorwatch.store.cans import CanShelf, cans_directory
 from censorwatch.store.raw_access import RawFetcher, RawUnavailable
-from censorwatch.store.schema import CAN_COLUMNS
+from censorwatch.store.schema import RAW_COLUMNS
 from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql
 from censorwatch.web.filters import (
     NOT_ANALYSED,
@@ -309,15 +307,11 @@ def count(cur: duckdb.DuckDBPyConnection, f: Filters) -> int:
 
 def _raw_text(cur: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> str | None:
     """The raw JSON as text (undecodable bytes replaced), None when it cannot be read back."""
-    found = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    shelf = CanShelf(cans_directory(Path(found[0]))) if found and found[0] else None
     try:
-        with RawFetcher(shelf) as fetcher:
+        with RawFetcher.of_connection(cur) as fetcher:
             return fetcher.raw(stored).decode("utf-8", "replace")
     except RawUnavailable:
         return None
-    finally:
-        stored.pop("raw_zstd", None)
 
 
 def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | None:
@@ -328,7 +322,7 @@ def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | No
     stored = found[0]
     # A store not yet upgraded from schema version 1 still has the text (store/upgrade.py).
     raw = stored.pop("raw") if "raw" in stored else _raw_text(cur, stored)
-    for column in CAN_COLUMNS:
+    for column in RAW_COLUMNS:
         stored.pop(column, None)
     row = {key: _json_value(value) for key, value in stored.items()}
     try:
