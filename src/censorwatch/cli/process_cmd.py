@@ -10,7 +10,7 @@ import typer
 
 from censorwatch.cli.apps import app, ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
-from censorwatch.distributed.process import FileResult, ProcessError, process_single, process_tree
+from censorwatch.distributed.process import RAW_MODES, FileResult, ProcessError, process_single, process_tree
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 
@@ -23,6 +23,15 @@ def process(
         str, typer.Option("--cluster", help="'local' (a LocalCluster), 'none' (this process) or tcp://HOST:PORT.")
     ] = "local",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Workers of the local cluster.")] = 2,
+    raw: Annotated[
+        str,
+        typer.Option(
+            "--raw",
+            help="embed: every part keeps its measurements' JSON (complete in itself). link: rows of "
+            ".jsonl.gz files point into the input file instead (faster, smaller); keep PATH where it is "
+            "until `ingest parquet` has read it.",
+        ),
+    ] = "embed",
 ) -> None:
     """Re-analyse a raw-layout tree into Parquet (test_name/probe_cc/date), one Dask task per file.
 
@@ -30,15 +39,17 @@ def process(
     PATH and --out at the same paths (shared file system)."""
     if cluster not in ("local", "none") and not cluster.startswith(("tcp://", "tls://")):
         fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
+    if raw not in RAW_MODES:
+        fail(f"--raw must be one of {', '.join(RAW_MODES)}, not {raw!r}")
     with progress("processing", unit="files") as reporter:
         def advance(_: FileResult) -> None:
             reporter.advance()
 
         try:
             if cluster == "none":
-                stats = process_single(path, out, on_file=advance)
+                stats = process_single(path, out, on_file=advance, raw=raw)
             else:
-                stats = process_tree(path, out, cluster, workers, on_file=advance)
+                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw)
         except ProcessError as error:
             fail(str(error))
     for line in stats.summary_lines():
@@ -62,3 +73,11 @@ def ingest_parquet(
         f"parts: {loaded.parts}, rows: {loaded.rows}, stored: {loaded.stored}, already stored: {loaded.duplicates}",
         highlight=False,
     )
+    if loaded.linked_files:
+        stderr.print(f"input files kept for linked rows: {loaded.linked_files}", highlight=False)
+    if loaded.skipped:
+        stderr.print(f"skipped rows: {sum(loaded.skipped.values())}", highlight=False)
+        for reason, count in loaded.skipped.most_common():
+            stderr.print(f"  {count} x {reason} (e.g. {loaded.examples[reason]})", highlight=False)
+        # Rows of a missing or replaced input file are not stored: a script must notice.
+        raise typer.Exit(1)

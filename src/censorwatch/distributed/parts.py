@@ -2,7 +2,14 @@
 exchange format of DESIGN.md). One part per (input file, partition): a writer stays open per
 partition and receives bounded row groups, so memory stays flat whatever the file size. Parts
 are written under a temporary name and renamed when complete: a killed task leaves no half part,
-and a re-run overwrites the same names (deterministic per input file)."""
+and a re-run overwrites the same names (deterministic per input file).
+
+A part keeps each measurement's JSON as a zstd frame, so a directory of parts is complete in
+itself. With a `link` (`censorwatch process --raw link`), rows of a gzip input file keep no frame:
+they name the file and the span of their JSON in its decompressed stream (store/schema.py
+LINK_COLUMNS), as the store's rows point into its cans. Making the frames and writing them was a
+quarter of the work of a task (docs/ingest.md); a linked part also does not duplicate an archive
+that is kept anyway, such as OONI's."""
 
 from __future__ import annotations
 
@@ -15,9 +22,10 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from censorwatch.store.cans import FileIdentity
 from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import PART_COLUMNS
+from censorwatch.store.schema import LINK_COLUMN_NAMES, PART_COLUMNS
 
 ROW_GROUP = 1000
 # A row group also ends at this much compressed raw JSON, so a file of large measurements stays
@@ -28,7 +36,13 @@ NO_DATE = "none"
 SCHEMA = pa.schema([ARROW_SCHEMA.field(name) for name in PART_COLUMNS])
 # raw_zstd holds zstd frames already (store/raw_codec.py): compressing them again costs time
 # and saves nothing.
-COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in PART_COLUMNS}
+COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in (*PART_COLUMNS, *LINK_COLUMN_NAMES)}
+_LINK_FILE_FIELDS = [pa.field("raw_file", pa.string()), pa.field("raw_file_bytes", pa.int64()),
+                     pa.field("raw_file_tail", pa.string())]
+# What batch_table fills (the spans come from the items), then the file's columns, constant per part.
+SPAN_SCHEMA = pa.schema([*SCHEMA, ARROW_SCHEMA.field("raw_offset"), ARROW_SCHEMA.field("raw_length")])
+LINKED_SCHEMA = pa.schema([*SCHEMA, *_LINK_FILE_FIELDS, ARROW_SCHEMA.field("raw_offset"),
+                           ARROW_SCHEMA.field("raw_length")])
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -55,25 +69,34 @@ def file_id(path: Path) -> str:
 class PartWriter:
     """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
-    def __init__(self, out_dir: Path, source_file: Path) -> None:
+    def __init__(self, out_dir: Path, source_file: Path, link: FileIdentity | None = None) -> None:
+        """With `link`, the identity of `source_file` taken before it was read, rows that carry a
+        span (StoredMeasurement.offset) point into the file instead of keeping a frame."""
         self.out_dir = out_dir
         self.stem = f"part-{file_id(source_file)}"
+        self.link = link
+        self.link_path = str(source_file.resolve())
         # Per partition: the measurements without their JSON, and its frames, made as they arrive
         # so that a buffer holds compressed bytes only.
         self._buffers: dict[tuple[str, str, str], list[StoredMeasurement]] = {}
-        self._frames: dict[tuple[str, str, str], list[bytes]] = {}
+        self._frames: dict[tuple[str, str, str], list[bytes | None]] = {}
         self._buffer_bytes: dict[tuple[str, str, str], int] = {}
         self._writers: dict[tuple[str, str, str], tuple[pq.ParquetWriter, Path, Path]] = {}
         self.rows = 0
 
     def add(self, item: StoredMeasurement) -> None:
         key = partition_of(item)
-        frame = compress(item.raw)
         buffer = self._buffers.setdefault(key, [])
-        buffer.append(StoredMeasurement(item.meta, b"", item.verdict, item.source))
+        frame: bytes | None
+        if self.link is not None and item.offset is not None:
+            frame = None
+            buffer.append(item)
+        else:
+            frame = compress(item.raw)
+            buffer.append(StoredMeasurement(item.meta, b"", item.verdict, item.source))
         self._frames.setdefault(key, []).append(frame)
         self.rows += 1
-        size = self._buffer_bytes.get(key, 0) + len(frame)
+        size = self._buffer_bytes.get(key, 0) + (len(frame) if frame is not None else 0)
         self._buffer_bytes[key] = size
         if len(buffer) >= ROW_GROUP or size >= ROW_GROUP_BYTES:
             self._flush(key)
@@ -87,11 +110,26 @@ class PartWriter:
             directory.mkdir(parents=True, exist_ok=True)
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
-            self._writers[key] = (pq.ParquetWriter(temporary, SCHEMA, compression=COMPRESSION), temporary, final)
-        self._writers[key][0].write_table(batch_table(buffer, SCHEMA, self._frames[key]))
+            schema = SCHEMA if self.link is None else LINKED_SCHEMA
+            self._writers[key] = (pq.ParquetWriter(temporary, schema, compression=COMPRESSION), temporary, final)
+        self._writers[key][0].write_table(self._table(buffer, self._frames[key]))
         self._buffers[key] = []
         self._frames[key] = []
         self._buffer_bytes[key] = 0
+
+    def _table(self, buffer: list[StoredMeasurement], frames: list[bytes | None]) -> pa.Table:
+        if self.link is None:
+            return batch_table(buffer, SCHEMA, frames)
+        spans = batch_table(buffer, SPAN_SCHEMA, frames)
+        linked = [item.offset is not None for item in buffer]
+        file_columns = [
+            pa.array([self.link_path if is_linked else None for is_linked in linked], pa.string()),
+            pa.array([self.link.size if is_linked else None for is_linked in linked], pa.int64()),
+            pa.array([self.link.tail if is_linked else None for is_linked in linked], pa.string()),
+        ]
+        return pa.Table.from_arrays(
+            [*spans.columns[: len(SCHEMA)], *file_columns, *spans.columns[len(SCHEMA) :]], schema=LINKED_SCHEMA
+        )
 
     def close(self) -> list[str]:
         """Flush and publish every part; returns their paths relative to out_dir."""

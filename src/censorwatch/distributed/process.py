@@ -4,7 +4,11 @@ One task per input file: the task streams its file (censorwatch.sources.ooni_fil
 gives every measurement our verdict (analysis.record.analysed_record, the same code as
 `ingest ooni`) and writes one Parquet part per (file, partition). process_single runs the same
 task function in this process; process_tree fans it out on a Dask cluster (a LocalCluster, or a
-scheduler address whose workers see the same paths). Bad records are counted, never fatal."""
+scheduler address whose workers see the same paths). Bad records are counted, never fatal.
+
+`raw` chooses where the parts keep each measurement's JSON: "embed" (a zstd frame in the row; the
+parts are complete in themselves) or "link" (rows of gzip files point into the input file, which
+`ingest parquet` then reads and keeps; distributed/parts.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from typing import Any
 from censorwatch.analysis.record import analysed_record
 from censorwatch.distributed.parts import PartWriter
 from censorwatch.model.measurement import MalformedMeasurement
+from censorwatch.store.cans import identity_of, is_can_source
+
+RAW_MODES = ("embed", "link")
 
 # What the local cluster's nannies give their workers, against Dask's defaults:
 # - no MALLOC_TRIM_THRESHOLD_ (Dask sets 64 KiB): setting it turns off glibc's adaptive mmap
@@ -90,7 +97,7 @@ class ProcessStats:
         return lines
 
 
-def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni") -> FileResult:
+def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "embed") -> FileResult:
     """The task: stream one file into its Parquet parts. Never raises for bad content; an
     unreadable file is reported in FileResult.error with whatever was counted."""
     from censorwatch.sources.ooni_files import read_records  # H4's streaming reader
@@ -98,23 +105,34 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni") ->
     file_path, out = Path(path), Path(out_dir)
     result = FileResult(str(file_path))
     try:
-        with PartWriter(out, file_path) as writer:
+        # Taken before the file is read: a file replaced while it is read is not linked to.
+        link = identity_of(file_path) if raw == "link" and is_can_source(file_path) else None
+        linked_as = str(file_path.resolve()) if link is not None else None
+        with PartWriter(out, file_path, link) as writer:
             for record in read_records(file_path):
                 result.read += 1
                 if record.measurement is None:
                     result.skip(_reason(record.error), record.location)
                     continue
                 try:
-                    stored = analysed_record(record.measurement, source, record.raw)
+                    stored = analysed_record(record.measurement, source, record.raw, linked_as, record.offset)
                 except MalformedMeasurement as error:
                     result.skip(f"not a measurement: {error}", record.location)
                     continue
                 writer.add(stored)
                 result.written += 1
+            if link is not None and identity_of(file_path) != link:
+                raise _Changed(f"{file_path} changed while it was read; no parts written for it")
             result.parts = writer.close()
     except OSError as error:
         result.error = f"{type(error).__name__}: {error}"
+    except _Changed as error:
+        result.error, result.written = str(error), 0
     return result
+
+
+class _Changed(Exception):
+    pass
 
 
 def _reason(error: str | None) -> str:
@@ -133,9 +151,17 @@ def input_files(source: Path) -> list[Path]:
     return files
 
 
-def process_single(source: Path, out_dir: Path, on_file: Callable[[FileResult], None] | None = None) -> ProcessStats:
+def process_single(
+    source: Path, out_dir: Path, on_file: Callable[[FileResult], None] | None = None, *, raw: str = "embed"
+) -> ProcessStats:
     """The same output as process_tree, in this process (the baseline and the reference)."""
-    return _run(source, out_dir, lambda files: (process_file(p, out_dir) for p in files), on_file)
+    _check_raw(raw)
+    return _run(source, out_dir, lambda files: (process_file(p, out_dir, raw=raw) for p in files), on_file)
+
+
+def _check_raw(raw: str) -> None:
+    if raw not in RAW_MODES:
+        raise ProcessError(f"raw must be one of {', '.join(RAW_MODES)}, not {raw!r}")
 
 
 def process_tree(
@@ -147,11 +173,14 @@ def process_tree(
     processes: bool = True,
     connect_timeout: str = "10s",
     on_file: Callable[[FileResult], None] | None = None,
+    raw: str = "embed",
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
     other value is a scheduler address such as tcp://host:8786."""
     from dask.distributed import Client, as_completed
+
+    _check_raw(raw)
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
         if cluster == "local":
@@ -167,7 +196,7 @@ def process_tree(
             # Largest first: a large file left for last would keep one worker busy while the
             # others idle (the scheduler hands out tasks in the order given).
             by_size = sorted(files, key=_size, reverse=True)
-            futures = client.map(process_file, [str(p) for p in by_size], out_dir=str(out_dir), pure=False)
+            futures = client.map(process_file, [str(p) for p in by_size], out_dir=str(out_dir), raw=raw, pure=False)
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:

@@ -1,29 +1,44 @@
 """Load Parquet written by `censorwatch process` (hive-style test_name=/probe_cc=/date= folders,
 the store's columns in every part) into the store. DuckDB reads the parts directly; INSERT OR IGNORE on the
-measurement_uid primary key makes loading the same directory twice a no-op."""
+measurement_uid primary key makes loading the same directory twice a no-op.
+
+Rows of parts written with `--raw link` keep no frame: they name the gzip file `process` read and
+the span of their JSON in it. Each such file is copied into the store's cans (store/cans.py),
+checked against the identity the part recorded, and its rows are stored pointing into the copy,
+one transaction per file. A file that is gone or was replaced costs its rows, counted by reason;
+nothing else is lost, and loading again once the file is back stores them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
 from censorwatch.store.database import Store
-from censorwatch.store.schema import PART_COLUMNS
+from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS
 
 
 class ParquetSourceError(ValueError):
     """The directory holds no usable parts (missing, empty, or parts without the store's columns)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class ParquetLoad:
     parts: int
     rows: int
-    stored: int
+    stored: int = 0
+    linked_files: int = 0  # input files kept as cans for linked rows
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
-        return self.rows - self.stored
+        return self.rows - self.stored - sum(self.skipped.values())
+
+    def skip(self, reason: str, rows: int, example: str) -> None:
+        self.skipped[reason] += rows
+        self.examples.setdefault(reason, example)
 
 
 def part_files(directory: Path) -> list[Path]:
@@ -35,13 +50,17 @@ def part_files(directory: Path) -> list[Path]:
     return parts
 
 
+# The parts carry every store column; the test_name=/probe_cc=/date= directories are for pruning
+# by readers and hold path-safe (sanitised) values. With hive_partitioning on, DuckDB would
+# overwrite the real columns with those sanitised values, so the files' columns rule.
+_SOURCE = "read_parquet(?, hive_partitioning = false, union_by_name = true{})"
+_COLUMNS = ", ".join(PART_COLUMNS)
+
+
 def load_parquet(store: Store, directory: Path) -> ParquetLoad:
     parts = part_files(directory)
-    # The parts carry every store column; the test_name=/probe_cc=/date= directories are for
-    # pruning by readers and hold path-safe (sanitised) values. With hive_partitioning on, DuckDB
-    # would overwrite the real columns with those sanitised values, so the files' columns rule.
-    source = "read_parquet(?, hive_partitioning = false, union_by_name = true)"
     files = [str(p) for p in parts]
+    source = _SOURCE.format("")
     con = store.con
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()
@@ -53,21 +72,63 @@ def load_parquet(store: Store, directory: Path) -> ParquetLoad:
             f"parts under {directory} were written by an older censorwatch (raw JSON as text); "
             "run `censorwatch process` on the measurement files again"
         )
-    missing = set(PART_COLUMNS) - present
+    linked = "raw_file" in present
+    missing = set(PART_COLUMNS).union(LINK_COLUMN_NAMES if linked else ()) - present
     if missing:
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
-    columns = ", ".join(PART_COLUMNS)
     rows_row = con.execute(f"SELECT count(*) FROM {source}", [files]).fetchone()
-    before = store.count()
-    con.execute("BEGIN TRANSACTION")
+    load = ParquetLoad(parts=len(parts), rows=int(rows_row[0]) if rows_row else 0)
+    embedded = " WHERE raw_file IS NULL" if linked else ""
+    load.stored += store.insert_selected(
+        PART_COLUMNS,
+        f"SELECT {_COLUMNS} FROM (SELECT DISTINCT ON (measurement_uid) {_COLUMNS} FROM {source}{embedded})",
+        [files],
+    )
+    if linked:
+        _load_linked(store, files, load)
+    return load
+
+
+def _load_linked(store: Store, files: list[str], load: ParquetLoad) -> None:
+    listing = store.con.execute(
+        "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
+        "max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail) "
+        f"FROM {_SOURCE.format(', filename = true')} WHERE raw_file IS NOT NULL GROUP BY raw_file ORDER BY raw_file",
+        [files],
+    ).fetchall()
+    for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail in listing:
+        path = Path(raw_file)
+        if low_size != high_size or low_tail != high_tail:
+            load.skip("parts disagree about which file they link to", rows, raw_file)
+        elif not is_can_source(path):
+            load.skip("linked file is not a .jsonl.gz file", rows, raw_file)
+        else:
+            _load_file(store, path, FileIdentity(int(low_size), str(low_tail)), its_parts, rows, load)
+
+
+def _load_file(
+    store: Store, path: Path, expected: FileIdentity, parts: list[str], rows: int, load: ParquetLoad
+) -> None:
     try:
-        con.execute(
-            f"INSERT OR IGNORE INTO measurements ({columns}) "
-            f"SELECT {columns} FROM (SELECT DISTINCT ON (measurement_uid) {columns} FROM {source})",
-            [files],
+        can = store.stage_can(path) if path.is_file() else None
+    except OSError as error:
+        load.skip(f"linked file unreadable ({error.strerror or type(error).__name__})", rows, str(path))
+        return
+    if can is None:
+        reason = "linked file missing" if store.shelf is not None else "linked rows need a store on disk"
+        load.skip(reason, rows, str(path))
+        return
+    try:
+        if identity_of(can.copy) != expected:
+            load.skip("linked file changed since `censorwatch process` read it", rows, str(path))
+            return
+        columns = (*PART_COLUMNS, *CAN_COLUMNS)
+        select = (
+            f"SELECT {_COLUMNS}, ? AS raw_can, raw_offset, raw_length FROM (SELECT DISTINCT ON (measurement_uid) * "
+            f"FROM {_SOURCE.format('')} WHERE raw_file = ?)"
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return ParquetLoad(parts=len(parts), rows=int(rows_row[0]) if rows_row else 0, stored=store.count() - before)
+        added = store.insert_selected(columns, select, [can.can_id, parts, str(path)], can)
+        load.stored += added
+        load.linked_files += 1 if added else 0
+    finally:
+        store.release_can(can)

@@ -34,6 +34,25 @@ def cans_directory(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".cans")
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """What tells a gzip file from another one cheaply: its size and its last 8 bytes, the CRC-32
+    and length of its last member's decompressed data. Parts that link to their input files
+    (`censorwatch process --raw link`) record it, and `ingest parquet` checks the copy it keeps
+    against it, so a file replaced between the two is noticed without reading it twice."""
+
+    size: int
+    tail: str  # hex
+
+
+def identity_of(path: Path) -> FileIdentity:
+    """Raises OSError when the file cannot be read."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 8))
+        return FileIdentity(size, handle.read(8).hex())
+
+
 def is_can_source(path: Path) -> bool:
     """Files kept whole: gzip JSON Lines. Others (plain JSON, YAML, API answers) are stored as
     zstd frames in the row."""

@@ -56,7 +56,8 @@ class StoredMeasurement:
     source: str
     # Set when the JSON lies in a can the store keeps (store/cans.py): the can, where the JSON
     # begins in its decompressed stream and how long it is. A batch then holds no JSON, however
-    # large the measurements. Otherwise the row keeps `raw` as a zstd frame.
+    # large the measurements. Otherwise the row keeps `raw` as a zstd frame. (In a Parquet part
+    # linked to its input file, distributed/parts.py, `can_id` is that file.)
     can_id: str | None = None
     offset: int | None = None
     length: int | None = None
@@ -104,12 +105,13 @@ ARROW_SCHEMA = pa.schema(
 
 
 def batch_table(
-    items: list[StoredMeasurement], schema: pa.Schema = ARROW_SCHEMA, frames: list[bytes] | None = None
+    items: list[StoredMeasurement], schema: pa.Schema = ARROW_SCHEMA, frames: list[bytes | None] | None = None
 ) -> pa.Table:
     """The batch as an Arrow table, column by column straight from the items: a dict per row
     first (StoredMeasurement.row, then arrow_rows) cost twice as much (bench/bench_ingest.py).
     `schema` is ARROW_SCHEMA or some of its fields (Parquet parts leave the can columns out);
-    `frames` are the items' zstd frames when the caller has made them already."""
+    `frames` are the items' zstd frames when the caller has made them already (None for an item
+    whose JSON lies in a file)."""
     metas = [item.meta for item in items]
     verdicts = [item.verdict for item in items]
     columns: dict[str, list[Any]] = {
@@ -281,6 +283,24 @@ class Store:
                 raise
             return len(new)
         raise AssertionError("INSERT OR IGNORE raised a constraint error")
+
+    def insert_selected(
+        self, columns: Iterable[str], select: str, params: list[Any], can: StagedCan | None = None
+    ) -> int:
+        """INSERT OR IGNORE what the SQL `select` gives for `columns` (`ingest parquet`), in one
+        transaction that keeps `can` if any new row points into it; returns how many were new."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            before = self.count()
+            self.con.execute(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
+            added = self.count() - before
+            if added and can is not None:
+                self._keep_cans({can.can_id})
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return added
 
     def _keep_cans(self, can_ids: set[str]) -> None:
         cans = [can for can_id in can_ids if (can := self._staged.get(can_id)) is not None and not can.kept]

@@ -45,6 +45,18 @@ COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
 # store's cans, so a directory of parts is complete in itself.
 PART_COLUMNS = tuple(name for name in COLUMN_NAMES if name not in CAN_COLUMNS)
 
+# Parts of `censorwatch process --raw link` keep no frames for the lines of gzip files: each row
+# names the input file (as the worker resolved it, with its store/cans.FileIdentity) and the
+# span of its JSON in the file's decompressed stream; `ingest parquet` keeps the file as a can.
+LINK_COLUMNS = (
+    ("raw_file", "VARCHAR"),
+    ("raw_file_bytes", "BIGINT"),
+    ("raw_file_tail", "VARCHAR"),
+    ("raw_offset", "BIGINT"),
+    ("raw_length", "BIGINT"),
+)
+LINK_COLUMN_NAMES = tuple(name for name, _ in LINK_COLUMNS)
+
 SCHEMA_VERSION = "3"
 
 
