@@ -20,6 +20,8 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
   process       `censorwatch process --cluster local` as a library call: process_tree on a Dask
                 LocalCluster of W single-threaded workers, one task per file, Parquet out
                 (wall time includes starting and stopping the cluster, as a CLI run does)
+  process --raw link
+                the same with parts that point into the input files instead of keeping zstd frames
   process, cluster already up
                 the same job on a LocalCluster started, and its workers' imports done, before the
                 clock: what a long run sustains once the cluster's start is spread over it (CPU s
@@ -166,9 +168,10 @@ def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
     from censorwatch.distributed.process import process_tree
 
-    out = Path(spec["work"]) / "parquet"
+    raw = spec.get("raw", "embed")
+    out = Path(spec["work"]) / f"parquet-{raw}"
     started = time.perf_counter()
-    stats = process_tree(Path(spec["root"]), out, "local", spec["workers"])
+    stats = process_tree(Path(spec["root"]), out, "local", spec["workers"], raw=raw)
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in out.rglob("*.parquet"))
     return {"measurements": stats.read, "stored": stats.written, "skipped": sum(stats.skipped.values()),
@@ -190,13 +193,14 @@ def phase_process_warm(spec: dict[str, Any]) -> dict[str, Any]:
 
     from censorwatch.distributed.process import process_tree, start_local_cluster
 
-    out = Path(spec["work"]) / "parquet-warm"
+    raw = spec.get("raw", "embed")
+    out = Path(spec["work"]) / f"parquet-warm-{raw}"
     cluster = start_local_cluster(spec["workers"])
     try:
         with Client(cluster) as client:  # type: ignore[no-untyped-call]
             client.gather(client.map(_warm, range(spec["workers"] * 4), pure=False))
         started = time.perf_counter()
-        stats = process_tree(Path(spec["root"]), out, cluster.scheduler_address, spec["workers"])
+        stats = process_tree(Path(spec["root"]), out, cluster.scheduler_address, spec["workers"], raw=raw)
         seconds = time.perf_counter() - started
     finally:
         cluster.close()
@@ -228,6 +232,8 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gunzip": phase_gunzip, "bound": phase_bound, "bound-stdlib": phase_bound_stdlib,
     "bound-parallel": phase_bound_parallel, "ingest": phase_ingest,
     "process": phase_process, "process-warm": phase_process_warm, "profile": phase_profile,
+    "process-link": lambda spec: phase_process({**spec, "raw": "link"}),
+    "process-link-warm": lambda spec: phase_process_warm({**spec, "raw": "link"}),
 }
 
 
@@ -305,10 +311,13 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, bound)
     row(f"process, LocalCluster x{workers}", workers, results["process"], tree, bound)
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
+    row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
+    row("  the same, cluster already up", workers, results["process-link-warm"], tree, bound)
     stdlib = results["bound-stdlib"]
     against = ", ".join(
         f"{name} {ratio(results[key], cores, stdlib):.3f}"
-        for name, key, cores in (("ingest", "ingest", 1), ("process", "process", workers))
+        for name, key, cores in (("ingest", "ingest", 1), ("process", "process", workers),
+                                 ("process --raw link", "process-link", workers))
     )
     print(f"The bound reads with censorwatch's own line reader (sources/line_reader.py: zlib-ng, 1 MiB blocks), "
           f"as ingest and process do. Against the bound with Python's gzip module, as earlier runs measured it: "
@@ -321,7 +330,8 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     ingest, process = results["ingest"], results["process"]
     print(f"stored: DuckDB {ingest['stored']} ({ingest['db_bytes'] / 1e6:.0f} MB file + "
           f"{ingest['cans_bytes'] / 1e6:.0f} MB of cans), Parquet {process['stored']} "
-          f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB); skipped {ingest['skipped']} / "
+          f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB; linked to their input files: "
+          f"{results['process-link']['parquet_bytes'] / 1e6:.1f} MB); skipped {ingest['skipped']} / "
           f"{process['skipped']}")
     print(f"batches end at {BATCH} rows or {BATCH_BYTES >> 20} MiB of JSON: {BATCH} consecutive measurements here "
           f"would be up to {tree.largest_run(BATCH, True) / 1e6:.0f} MB, {ROW_GROUP} in one file (a Parquet row "
@@ -353,7 +363,8 @@ def main() -> None:
               f"{tree.json_bytes / 1e6:.1f} MB of JSON, {tree.gz_bytes / 1e6:.1f} MB gzipped, built in {built:.1f} s")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers}
-        phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm")
+        phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm",
+                  "process-link", "process-link-warm")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
