@@ -236,8 +236,12 @@ def test_local_cluster_workers_are_configured_for_streaming() -> None:
 
     from censorwatch.distributed.process import start_local_cluster
 
-    def worker_settings() -> tuple[str | None, object]:
-        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled")
+    def worker_settings() -> tuple[str | None, object, object]:
+        return (
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.tick.interval"),
+        )
 
     cluster = start_local_cluster(2)
     try:
@@ -246,6 +250,7 @@ def test_local_cluster_workers_are_configured_for_streaming() -> None:
     finally:
         cluster.close()
     assert len(settings) == 2
-    for trim, profiling in settings.values():
+    for trim, profiling, tick in settings.values():
         assert trim == os.environ.get("MALLOC_TRIM_THRESHOLD_")  # the user's own setting, or none
         assert profiling is False
+        assert tick == "1s"

@@ -33,9 +33,16 @@ RAW_MODES = ("embed", "link")
 #   work in one process (bench/bench_ingest.py). Task memory is bounded by the reader anyway.
 # - no statistical profiler, which samples each worker's stack every 10 ms for a dashboard we
 #   do not start.
+# - an event loop that wakes less often: its health check every 20 ms, the dashboard's system
+#   monitor every 0.5 s and the memory monitor every 0.1 s each take the GIL from the task thread.
+#   Every 1 s (memory), 1 s (health) and 5 s (dashboard figures) gave 2 to 4 % more throughput on
+#   a warm cluster: 8 wins in 11 alternating pairs, mean wall 6.42 s against 6.70 s per 100,000.
 LOCAL_CLUSTER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
