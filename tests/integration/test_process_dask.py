@@ -120,11 +120,14 @@ def test_rerun_overwrites_its_own_parts(tree: tuple[Path, int], tmp_path: Path) 
     assert not list((tmp_path / "out").rglob(".*.tmp"))
 
 
-def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path) -> None:
+@pytest.mark.parametrize("raw", ["embed", "link"])
+def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path, raw: str) -> None:
     root, good = tree
     runner = CliRunner()
     result = runner.invoke(
-        app, ["process", str(root / "raw"), "--out", str(tmp_path / "p"), "--cluster", "local", "--workers", "2"]
+        app,
+        ["process", str(root / "raw"), "--out", str(tmp_path / "p"), "--cluster", "local", "--workers", "2",
+         "--raw", raw],
     )
     assert result.exit_code == 0, result.output
     assert f"measurements written: {good}" in result.stderr
@@ -133,6 +136,7 @@ def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path) -> None
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert f"stored: {good}" in result.stderr
+    assert ("input files kept for linked rows: 12" in result.stderr) == (raw == "link")
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
     assert "stored: 0" in result.stderr and f"already stored: {good}" in result.stderr
 

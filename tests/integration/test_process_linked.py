@@ -163,16 +163,3 @@ def test_raw_mode_is_checked(tree: tuple[Path, int], tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["process", str(root / "raw"), "--out", str(tmp_path / "o"), "--raw", "copy"])
     assert result.exit_code == 2
     assert "--raw must be one of embed, link" in result.stderr
-
-
-def test_cli_process_link_then_ingest(tree: tuple[Path, int], tmp_path: Path) -> None:
-    root, good = tree
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["process", str(root / "raw"), "--out", str(tmp_path / "p"), "--cluster", "none", "--raw", "link"]
-    )
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(tmp_path / "c.duckdb")])
-    assert result.exit_code == 0, result.output
-    assert f"stored: {good}" in result.stderr
-    assert "input files kept for linked rows: 12" in result.stderr
