@@ -163,3 +163,53 @@ def test_raw_mode_is_checked(tree: tuple[Path, int], tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["process", str(root / "raw"), "--out", str(tmp_path / "o"), "--raw", "copy"])
     assert result.exit_code == 2
     assert "--raw must be one of embed, link" in result.stderr
+
+
+def test_a_killed_ingest_parquet_leaves_whole_files_that_read_back(tmp_path: Path) -> None:
+    """SIGKILL in the middle of loading linked parts: every stored measurement reads back byte for
+    byte, the cans on disk are exactly those the store lists, and loading again completes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.unit.test_cans import gzip_file, line, stored_raws
+
+    (tmp_path / "in").mkdir()
+    files = [gzip_file(tmp_path / "in" / f"f{k:02d}.jsonl.gz", [line(k * 1000 + i, pad=2000) for i in range(300)])
+             for k in range(40)]
+    expected = {
+        str(json.loads(raw)["measurement_uid"]): raw
+        for path in files
+        for raw in (piece.strip() for piece in gzip.decompress(path.read_bytes()).splitlines())
+        if raw
+    }
+    process_single(tmp_path / "in", tmp_path / "linked", raw="link")
+    db = tmp_path / "s.duckdb"
+    script = (
+        "import sys; from pathlib import Path; from censorwatch.store import Store; "
+        "from censorwatch.sources.parquet import load_parquet\n"
+        "with Store(Path(sys.argv[1])) as s: load_parquet(s, Path(sys.argv[2]))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(db), str(tmp_path / "linked")])
+    deadline = time.monotonic() + 60
+    shelf = cans_directory(db)
+    while time.monotonic() < deadline and child.poll() is None:
+        if shelf.is_dir() and len([p for p in shelf.iterdir() if not p.name.endswith(".staged.jsonl.gz")]) >= 3:
+            break
+        time.sleep(0.005)
+    if child.poll() is None:
+        os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the load ended before it could be killed"
+    with Store(db) as store:
+        raws = stored_raws(store)
+        assert 0 < len(raws) < len(expected)
+        assert all(raw == expected[uid] for uid, raw in raws.items())
+        listed = {row[0] for row in store.con.execute("SELECT can_id FROM cans").fetchall()}
+    assert {p.name.removesuffix(".jsonl.gz") for p in shelf.iterdir()} == listed
+    with Store(db) as store:
+        again = load_parquet(store, tmp_path / "linked")
+        assert again.skipped == {} and store.count() == len(expected)
+        assert stored_raws(store) == expected
+    assert len(list(shelf.iterdir())) == 40

@@ -75,7 +75,8 @@ class PartWriter:
         self.out_dir = out_dir
         self.stem = f"part-{file_id(source_file)}"
         self.link = link
-        self.link_path = str(source_file.resolve())
+        # What linked rows name: the file as this worker resolves it (`ingest parquet` reads it there).
+        self.link_path = str(source_file.resolve()) if link is not None else None
         # Per partition: the measurements without their JSON, and its frames, made as they arrive
         # so that a buffer holds compressed bytes only.
         self._buffers: dict[tuple[str, str, str], list[StoredMeasurement]] = {}

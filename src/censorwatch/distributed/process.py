@@ -114,8 +114,8 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", ra
     try:
         # Taken before the file is read: a file replaced while it is read is not linked to.
         link = identity_of(file_path) if raw == "link" and is_can_source(file_path) else None
-        linked_as = str(file_path.resolve()) if link is not None else None
         with PartWriter(out, file_path, link) as writer:
+            linked_as = writer.link_path
             for record in read_records(file_path):
                 result.read += 1
                 if record.measurement is None:
