@@ -115,6 +115,27 @@ def test_a_missing_or_replaced_input_file_costs_its_rows_only(tree: tuple[Path, 
     assert len(stored_measurements(db)) == good - 2 * PER_FILE
 
 
+def test_a_moved_input_tree_is_found_with_moved(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    process_single(root / "raw", tmp_path / "linked", raw="link")
+    elsewhere = tmp_path / "elsewhere"
+    (root / "raw").rename(elsewhere)
+    runner = CliRunner()
+    db = tmp_path / "s.duckdb"
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "linked"), "--db", str(db)])
+    assert result.exit_code == 1 and f"{good} x linked file missing" in result.stderr
+    moved = f"{(root / 'raw').resolve()}={elsewhere}"
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "linked"), "--db", str(db), "--moved", moved])
+    assert result.exit_code == 0, result.output
+    assert f"stored: {good}" in result.stderr
+    with Store(db, read_only=True) as store:
+        sources = {row[0] for row in store.con.execute("SELECT source FROM cans").fetchall()}
+    assert len(sources) == 12 and all(Path(source).is_relative_to(elsewhere) for source in sources)
+    assert len(stored_measurements(db)) == good
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "linked"), "--db", str(db), "--moved", "x"])
+    assert result.exit_code == 2 and "--moved takes OLD=NEW" in result.stderr
+
+
 def test_plain_files_keep_frames_in_link_mode(tmp_path: Path) -> None:
     folder = tmp_path / "raw" / "20240301" / "00" / "RU" / "telegram"
     folder.mkdir(parents=True)

@@ -62,11 +62,21 @@ def process(
 def ingest_parquet(
     directory: Annotated[Path, typer.Argument(help="Output of `censorwatch process`.")],
     db: DbOption = None,
+    moved: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--moved",
+            metavar="OLD=NEW",
+            help="Parts of `process --raw link` name input files under OLD, which are now under NEW "
+            "(moved, or mounted elsewhere). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Load Parquet parts into the store; measurements already stored are skipped."""
+    relocations = [_relocation(value) for value in moved or []]
     with Store(db_path(db)) as store:
         try:
-            loaded = load_parquet(store, directory)
+            loaded = load_parquet(store, directory, relocations)
         except ParquetSourceError as error:
             fail(str(error))
     stderr.print(
@@ -81,3 +91,10 @@ def ingest_parquet(
             stderr.print(f"  {count} x {reason} (e.g. {loaded.examples[reason]})", highlight=False)
         # Rows of a missing or replaced input file are not stored: a script must notice.
         raise typer.Exit(1)
+
+
+def _relocation(value: str) -> tuple[Path, Path]:
+    old, sep, new = value.partition("=")
+    if not sep or not old or not new:
+        fail(f"--moved takes OLD=NEW (two directories), not {value!r}")
+    return Path(old), Path(new).absolute()

@@ -11,6 +11,7 @@ nothing else is lost, and loading again once the file is back stores them."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,9 @@ _SOURCE = "read_parquet(?, hive_partitioning = false, union_by_name = true{})"
 _COLUMNS = ", ".join(PART_COLUMNS)
 
 
-def load_parquet(store: Store, directory: Path) -> ParquetLoad:
+def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path]] = ()) -> ParquetLoad:
+    """`moved` holds (old, new) directories: a linked file named under `old` is read under `new`
+    (the input tree was moved, or is mounted elsewhere on this machine, since `process`)."""
     parts = part_files(directory)
     files = [str(p) for p in parts]
     source = _SOURCE.format("")
@@ -85,11 +88,18 @@ def load_parquet(store: Store, directory: Path) -> ParquetLoad:
         [files],
     )
     if linked:
-        _load_linked(store, files, load)
+        _load_linked(store, files, load, moved)
     return load
 
 
-def _load_linked(store: Store, files: list[str], load: ParquetLoad) -> None:
+def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:
+    for old, new in moved:
+        if path.is_relative_to(old):
+            return new / path.relative_to(old)
+    return path
+
+
+def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Sequence[tuple[Path, Path]]) -> None:
     listing = store.con.execute(
         "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
         "max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail) "
@@ -97,18 +107,19 @@ def _load_linked(store: Store, files: list[str], load: ParquetLoad) -> None:
         [files],
     ).fetchall()
     for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail in listing:
-        path = Path(raw_file)
+        path = relocated(Path(raw_file), moved)
         if low_size != high_size or low_tail != high_tail:
             load.skip("parts disagree about which file they link to", rows, raw_file)
         elif not is_can_source(path):
             load.skip("linked file is not a .jsonl.gz file", rows, raw_file)
         else:
-            _load_file(store, path, FileIdentity(int(low_size), str(low_tail)), its_parts, rows, load)
+            _load_file(store, raw_file, path, FileIdentity(int(low_size), str(low_tail)), its_parts, rows, load)
 
 
 def _load_file(
-    store: Store, path: Path, expected: FileIdentity, parts: list[str], rows: int, load: ParquetLoad
+    store: Store, raw_file: str, path: Path, expected: FileIdentity, parts: list[str], rows: int, load: ParquetLoad
 ) -> None:
+    """The rows naming `raw_file`, whose bytes are read from `path`."""
     try:
         can = store.stage_can(path) if path.is_file() else None
     except OSError as error:
@@ -127,7 +138,7 @@ def _load_file(
             f"SELECT {_COLUMNS}, ? AS raw_can, raw_offset, raw_length FROM (SELECT DISTINCT ON (measurement_uid) * "
             f"FROM {_SOURCE.format('')} WHERE raw_file = ?)"
         )
-        added = store.insert_selected(columns, select, [can.can_id, parts, str(path)], can)
+        added = store.insert_selected(columns, select, [can.can_id, parts, raw_file], can)
         load.stored += added
         load.linked_files += 1 if added else 0
     finally:
