@@ -22,6 +22,9 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
                 (wall time includes starting and stopping the cluster, as a CLI run does)
   process --raw link
                 the same with parts that point into the input files instead of keeping zstd frames
+  ingest parquet
+                loading each process phase's parts into a fresh store, and the sum of both steps
+                against ingest ooni
   process, cluster already up
                 the same job on a LocalCluster started, and its workers' imports done, before the
                 clock: what a long run sustains once the cluster's start is spread over it (CPU s
@@ -178,6 +181,20 @@ def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
             "seconds": seconds, "parts": stats.parts, "parquet_bytes": size}
 
 
+def phase_ingest_parquet(spec: dict[str, Any]) -> dict[str, Any]:
+    """`censorwatch ingest parquet` of what a process phase wrote, into a fresh store."""
+    from censorwatch.sources.parquet import load_parquet
+    from censorwatch.store import Store
+
+    db = Path(spec["work"]) / f"from-parquet-{spec['raw']}.duckdb"
+    started = time.perf_counter()
+    with Store(db) as store:
+        loaded = load_parquet(store, Path(spec["work"]) / f"parquet-{spec['raw']}")
+    seconds = time.perf_counter() - started
+    return {"measurements": loaded.rows, "stored": loaded.stored, "skipped": sum(loaded.skipped.values()),
+            "seconds": seconds, "db_bytes": db.stat().st_size, "cans_bytes": cans_bytes(db)}
+
+
 def _warm(_: int) -> bool:
     # What a task imports, done before the clock.
     import censorwatch.analysis.record
@@ -234,6 +251,8 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process": phase_process, "process-warm": phase_process_warm, "profile": phase_profile,
     "process-link": lambda spec: phase_process({**spec, "raw": "link"}),
     "process-link-warm": lambda spec: phase_process_warm({**spec, "raw": "link"}),
+    "ingest-parquet-embed": lambda spec: phase_ingest_parquet({**spec, "raw": "embed"}),
+    "ingest-parquet-link": lambda spec: phase_ingest_parquet({**spec, "raw": "link"}),
 }
 
 
@@ -313,6 +332,20 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
     row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
     row("  the same, cluster already up", workers, results["process-link-warm"], tree, bound)
+    print("\nloading the parts (`ingest parquet`, one process) and the whole way from the raw tree to the store")
+    print(f"{'path':<44} {'wall s':>8} {'meas/s':>10} {'peak MiB':>9} {'CPU s':>7} {'store MB':>9}")
+    for raw in ("embed", "link"):
+        load, made = results[f"ingest-parquet-{raw}"], results["process" if raw == "embed" else "process-link"]
+        print(f"{'ingest parquet of --raw ' + raw + ' parts':<44} {load['seconds']:8.2f} "
+              f"{load['measurements'] / load['seconds']:10.0f} {load['peak_mib']:9.0f} {load['cpu_seconds']:7.1f} "
+              f"{(load['db_bytes'] + load['cans_bytes']) / 1e6:9.0f}")
+        total = made["seconds"] + load["seconds"]
+        print(f"{'  process --raw ' + raw + ' x' + str(workers) + ' + ingest parquet':<44} {total:8.2f} "
+              f"{made['measurements'] / total:10.0f} {'':>9} {made['cpu_seconds'] + load['cpu_seconds']:7.1f}")
+    one = results["ingest"]
+    print(f"{'  against: ingest ooni, one process':<44} {one['seconds']:8.2f} "
+          f"{one['measurements'] / one['seconds']:10.0f} {one['peak_mib']:9.0f} {one['cpu_seconds']:7.1f} "
+          f"{(one['db_bytes'] + one['cans_bytes']) / 1e6:9.0f}")
     stdlib = results["bound-stdlib"]
     against = ", ".join(
         f"{name} {ratio(results[key], cores, stdlib):.3f}"
@@ -364,7 +397,7 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm",
-                  "process-link", "process-link-warm")
+                  "process-link", "process-link-warm", "ingest-parquet-embed", "ingest-parquet-link")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
