@@ -240,15 +240,11 @@ def test_local_cluster_workers_are_configured_for_streaming() -> None:
 
     from censorwatch.distributed.process import start_local_cluster
 
-    def worker_settings() -> tuple[str | None, object, object, bool]:
-        import sys
-
+    def worker_settings() -> tuple[str | None, object, object]:
         return (
             os.environ.get("MALLOC_TRIM_THRESHOLD_"),
             dask.config.get("distributed.worker.profile.enabled"),
             dask.config.get("distributed.admin.tick.interval"),
-            # imported by the fork server before the worker was forked (no task has run)
-            "censorwatch.analysis.web_connectivity" in sys.modules,
         )
 
     cluster = start_local_cluster(2)
@@ -258,8 +254,7 @@ def test_local_cluster_workers_are_configured_for_streaming() -> None:
     finally:
         cluster.close()
     assert len(settings) == 2
-    for trim, profiling, tick, preloaded in settings.values():
+    for trim, profiling, tick in settings.values():
         assert trim == os.environ.get("MALLOC_TRIM_THRESHOLD_")  # the user's own setting, or none
         assert profiling is False
         assert tick == "1s"
-        assert preloaded

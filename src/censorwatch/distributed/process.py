@@ -37,26 +37,13 @@ RAW_MODES = ("embed", "link")
 #   monitor every 0.5 s and the memory monitor every 0.1 s each take the GIL from the task thread.
 #   Every 1 s (memory), 1 s (health) and 5 s (dashboard figures) gave 2 to 4 % more throughput on
 #   a warm cluster: 8 wins in 11 alternating pairs, mean wall 6.42 s against 6.70 s per 100,000.
-# - workers forked from a server process that imported the task's modules once (WORKER_MODULES),
-#   instead of each one starting an interpreter and importing them itself: a cold
-#   `process --raw link` of 100,000 measurements took 0.16 to 0.26 s less (mean wall 6.98 s
-#   against 7.14 s over four alternating pairs, 6.59 against 6.85 over three more), and closing
-#   the cluster 0.01 s instead of 0.15 s. The server is started fresh (not forked from this
-#   process and its threads), so it is as safe as spawning.
 LOCAL_CLUSTER_CONFIG = {
-    "distributed.worker.multiprocessing-method": "forkserver",
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",
 }
-WORKER_MODULES = (
-    "distributed",
-    "censorwatch.distributed.process",
-    "censorwatch.sources.ooni_files",
-    "censorwatch.analysis.web_connectivity",
-)
 
 
 class ProcessError(RuntimeError):
@@ -232,14 +219,9 @@ def start_local_cluster(n_workers: int, processes: bool = True) -> Any:
     by LOCAL_CLUSTER_CONFIG."""
     import dask
     from dask.distributed import LocalCluster
-    from distributed.utils import get_mp_context
 
     try:
         with dask.config.set(LOCAL_CLUSTER_CONFIG):
-            if processes:
-                # distributed sets its own list on first use; ours replaces it before the server
-                # starts (a server already running keeps what it has).
-                get_mp_context().set_forkserver_preload(list(WORKER_MODULES))  # type: ignore[no-untyped-call]
             return LocalCluster(  # type: ignore[no-untyped-call]  # dask ships no stubs
                 n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None,
                 host="127.0.0.1",
