@@ -266,7 +266,8 @@ def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = [0]
-    sampler = threading.Thread(target=sample_rss, args=(child.pid, peak), daemon=True)
+    cpu: dict[tuple[int, float], float] = {}
+    sampler = threading.Thread(target=sample_tree, args=(child.pid, peak, cpu), daemon=True)
     sampler.start()
     output, _ = child.communicate(timeout=3600)
     sampler.join(5)
@@ -277,21 +278,29 @@ def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         print(line)
     result: dict[str, Any] = json.loads(lines[-1])
     result["peak_mib"] = peak[0] / 2**20
-    # The phase's whole tree (Dask workers are reaped by the phase process, so they count too),
-    # interpreter start and imports included.
+    # The phase's whole tree, interpreter start and imports included. What the phase process
+    # reaped is in RUSAGE_CHILDREN, exactly; Dask workers forked from a fork server are reaped by
+    # that server, which outlives the phase, so they count through the samples (each process's
+    # own CPU time when last seen, at most one sampling interval short).
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["cpu_seconds"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    reaped = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result["cpu_seconds"] = max(reaped, sum(cpu.values()))
     return result
 
 
-def sample_rss(pid: int, peak: list[int]) -> None:
+def sample_tree(pid: int, peak: list[int], cpu: dict[tuple[int, float], float]) -> None:
+    """Until `pid` ends: the highest RSS of it and its descendants together, and the CPU time of
+    each of them (keyed by pid and start time)."""
     try:
         root = psutil.Process(pid)
         while root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
             total = 0
             for process in [root, *root.children(recursive=True)]:
                 try:
-                    total += process.memory_info().rss
+                    with process.oneshot():
+                        total += process.memory_info().rss
+                        times = process.cpu_times()
+                        cpu[(process.pid, process.create_time())] = times.user + times.system
                 except psutil.Error:
                     continue
             peak[0] = max(peak[0], total)
