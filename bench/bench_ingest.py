@@ -169,6 +169,10 @@ def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
+    # Imported before the clock, as every phase's modules are (process_tree imports Dask lazily);
+    # starting the cluster, its workers and their imports stay inside it.
+    import dask.distributed  # noqa: F401
+
     from censorwatch.distributed.process import process_tree
 
     raw = spec.get("raw", "embed")
