@@ -189,13 +189,9 @@ def test_raw_mode_is_checked(tree: tuple[Path, int], tmp_path: Path) -> None:
 def test_a_killed_ingest_parquet_leaves_whole_files_that_read_back(tmp_path: Path) -> None:
     """SIGKILL in the middle of loading linked parts: every stored measurement reads back byte for
     byte, the cans on disk are exactly those the store lists, and loading again completes."""
-    import os
-    import signal
-    import subprocess
     import sys
-    import time
 
-    from tests.unit.test_cans import gzip_file, line, stored_raws
+    from tests.unit.test_cans import gzip_file, kill_after_cans, line, stored_raws
 
     (tmp_path / "in").mkdir()
     files = [gzip_file(tmp_path / "in" / f"f{k:02d}.jsonl.gz", [line(k * 1000 + i, pad=2000) for i in range(300)])
@@ -213,16 +209,8 @@ def test_a_killed_ingest_parquet_leaves_whole_files_that_read_back(tmp_path: Pat
         "from censorwatch.sources.parquet import load_parquet\n"
         "with Store(Path(sys.argv[1])) as s: load_parquet(s, Path(sys.argv[2]))"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, str(db), str(tmp_path / "linked")])
-    deadline = time.monotonic() + 60
+    kill_after_cans([sys.executable, "-c", script, str(db), str(tmp_path / "linked")], db, 3)
     shelf = cans_directory(db)
-    while time.monotonic() < deadline and child.poll() is None:
-        if shelf.is_dir() and len([p for p in shelf.iterdir() if not p.name.endswith(".staged.jsonl.gz")]) >= 3:
-            break
-        time.sleep(0.005)
-    if child.poll() is None:
-        os.kill(child.pid, signal.SIGKILL)
-    assert child.wait() == -signal.SIGKILL, "the load ended before it could be killed"
     with Store(db) as store:
         raws = stored_raws(store)
         assert 0 < len(raws) < len(expected)

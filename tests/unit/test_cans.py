@@ -121,12 +121,27 @@ def test_leftovers_of_a_crash_are_swept_and_listed_cans_stay(tmp_path: Path) -> 
     assert len(list(shelf.iterdir())) == 1
 
 
-def test_a_killed_ingest_leaves_whole_measurements_that_read_back(tmp_path: Path) -> None:
+def kill_after_cans(command: list[str], db: Path, cans: int) -> None:
+    """Run `command` (which writes the store `db`) and SIGKILL it once `cans` cans are kept."""
     import os
     import signal
     import subprocess
-    import sys
     import time
+
+    child = subprocess.Popen(command)
+    deadline = time.monotonic() + 60
+    shelf = cans_directory(db)
+    while time.monotonic() < deadline and child.poll() is None:
+        if shelf.is_dir() and len([p for p in shelf.iterdir() if not p.name.endswith(".staged.jsonl.gz")]) >= cans:
+            break
+        time.sleep(0.005)
+    if child.poll() is None:
+        os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the command ended before it could be killed"
+
+
+def test_a_killed_ingest_leaves_whole_measurements_that_read_back(tmp_path: Path) -> None:
+    import sys
 
     db = tmp_path / "s.duckdb"
     files = [gzip_file(tmp_path / f"f{k}.jsonl.gz", [line(k * 1000 + i, pad=2000) for i in range(300)])
@@ -137,16 +152,7 @@ def test_a_killed_ingest_leaves_whole_measurements_that_read_back(tmp_path: Path
         "m.BATCH = 50\n"
         "with Store(Path(sys.argv[1])) as s: ingest_files(s, [Path(p) for p in sys.argv[2:]])"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, str(db), *map(str, files)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.poll() is None:
-        shelf = cans_directory(db)
-        if shelf.is_dir() and len([p for p in shelf.iterdir() if not p.name.endswith(".staged.jsonl.gz")]) >= 3:
-            break
-        time.sleep(0.005)
-    if child.poll() is None:
-        os.kill(child.pid, signal.SIGKILL)
-    assert child.wait() == -signal.SIGKILL, "the ingest ended before it could be killed"
+    kill_after_cans([sys.executable, "-c", script, str(db), *map(str, files)], db, 3)
     with Store(db) as store:
         raws = stored_raws(store)
         assert 0 < len(raws) < 40 * 300 and all(raw == line(int(uid[-16:], 16), pad=2000) for uid, raw in raws.items())
