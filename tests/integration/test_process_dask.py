@@ -132,6 +132,8 @@ def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path, raw: st
     assert result.exit_code == 0, result.output
     assert f"measurements written: {good}" in result.stderr
     assert "skipped records: 36" in result.stderr
+    said = " ".join(result.stderr.split())  # the console wraps long lines
+    assert ("until `censorwatch ingest parquet" in said) == (raw == "link")
     db = tmp_path / "c.duckdb"
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
     assert result.exit_code == 0, result.output

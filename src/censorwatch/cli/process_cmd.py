@@ -54,6 +54,12 @@ def process(
             fail(str(error))
     for line in stats.summary_lines():
         stderr.print(line, highlight=False)
+    if raw == "link" and stats.written:
+        stderr.print(
+            f"the parts of .jsonl.gz files point into them: keep {path} where it is until "
+            f"`censorwatch ingest parquet {out}` has loaded them (or give it --moved OLD=NEW)",
+            highlight=False,
+        )
     if stats.failed_files:
         raise typer.Exit(1)
 
