@@ -136,6 +136,34 @@ def test_a_moved_input_tree_is_found_with_moved(tree: tuple[Path, int], tmp_path
     assert result.exit_code == 2 and "--moved takes OLD=NEW" in result.stderr
 
 
+def test_linked_rows_without_a_valid_span_are_counted_not_stored(tree: tuple[Path, int], tmp_path: Path) -> None:
+    """Parts may come from anywhere: a negative offset, a missing length or a span longer than
+    any measurement is refused at load time, and the other rows of the file are stored."""
+    root, good = tree
+    process_single(root / "raw", tmp_path / "linked", raw="link")
+    part = sorted((tmp_path / "linked").rglob("*.parquet"))[0]
+    con = duckdb.connect()
+    uids = [row[0] for row in con.execute(
+        "SELECT measurement_uid FROM read_parquet(?) ORDER BY measurement_uid LIMIT 3", [str(part)]
+    ).fetchall()]
+    doctored = tmp_path / "doctored.parquet"
+    con.execute(
+        "COPY (SELECT * REPLACE ("
+        "CASE measurement_uid WHEN ? THEN -5 ELSE raw_offset END AS raw_offset, "
+        "CASE measurement_uid WHEN ? THEN NULL WHEN ? THEN 1000000000000 ELSE raw_length END AS raw_length) "
+        f"FROM read_parquet(?)) TO '{doctored}' (FORMAT parquet)",
+        [uids[0], uids[1], uids[2], str(part)],
+    )
+    doctored.replace(part)
+    db = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "parquet", str(tmp_path / "linked"), "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert "3 x linked row without a valid span" in result.stderr
+    assert f"stored: {good - 3}" in result.stderr
+    stored = stored_measurements(db)
+    assert len(stored) == good - 3 and not set(uids) & set(stored)
+
+
 def test_plain_files_keep_frames_in_link_mode(tmp_path: Path) -> None:
     folder = tmp_path / "raw" / "20240301" / "00" / "RU" / "telegram"
     folder.mkdir(parents=True)

@@ -215,6 +215,21 @@ def test_can_reader_serves_spans_in_any_order(tmp_path: Path, monkeypatch: pytes
         CanReader(tmp_path / "gone.jsonl.gz").read(0, 1)
 
 
+def test_spans_no_measurement_could_have_are_refused_before_reading(tmp_path: Path) -> None:
+    from censorwatch.sources.ooni_files import MAX_LINE_BYTES
+    from censorwatch.store.raw_access import MAX_SPAN
+
+    assert MAX_SPAN == MAX_LINE_BYTES  # the longest line a reader accepts
+    path = tmp_path / "c.jsonl.gz"
+    path.write_bytes(gzip.compress(b"x" * 1000))
+    reader = CanReader(path)
+    for offset, length in ((-5, 10), (0, -1), (0, MAX_SPAN + 1)):
+        with pytest.raises(RawUnavailable, match="no measurement spans"):
+            reader.read(offset, length)
+    assert reader.read(990, 10) == b"x" * 10
+    reader.close()
+
+
 def test_a_version_2_store_gains_cans_on_a_writable_open(tmp_path: Path) -> None:
     db = tmp_path / "v2.duckdb"
     con = duckdb.connect(str(db))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
 from censorwatch.store.database import Store
+from censorwatch.store.raw_access import MAX_SPAN
 from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS
 
 
@@ -56,6 +57,9 @@ def part_files(directory: Path) -> list[Path]:
 # overwrite the real columns with those sanitised values, so the files' columns rule.
 _SOURCE = "read_parquet(?, hive_partitioning = false, union_by_name = true{})"
 _COLUMNS = ", ".join(PART_COLUMNS)
+# A linked row must say where its JSON lies; parts may come from anywhere.
+# (coalesce: a missing offset or length is invalid, not unknown.)
+_VALID_SPAN = f"coalesce(raw_offset >= 0 AND raw_length BETWEEN 0 AND {MAX_SPAN}, false)"
 
 
 def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path]] = ()) -> ParquetLoad:
@@ -102,12 +106,17 @@ def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:
 def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Sequence[tuple[Path, Path]]) -> None:
     listing = store.con.execute(
         "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
-        "max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail) "
+        f"max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail), count(*) FILTER (WHERE NOT {_VALID_SPAN}) "
         f"FROM {_SOURCE.format(', filename = true')} WHERE raw_file IS NOT NULL GROUP BY raw_file ORDER BY raw_file",
         [files],
     ).fetchall()
-    for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail in listing:
+    for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail, bad_spans in listing:
         path = relocated(Path(raw_file), moved)
+        if bad_spans:
+            load.skip("linked row without a valid span", bad_spans, raw_file)
+            rows -= bad_spans
+        if rows == 0:
+            continue
         if low_size != high_size or low_tail != high_tail:
             load.skip("parts disagree about which file they link to", rows, raw_file)
         elif not is_can_source(path):
@@ -136,7 +145,7 @@ def _load_file(
         columns = (*PART_COLUMNS, *CAN_COLUMNS)
         select = (
             f"SELECT {_COLUMNS}, ? AS raw_can, raw_offset, raw_length FROM (SELECT DISTINCT ON (measurement_uid) * "
-            f"FROM {_SOURCE.format('')} WHERE raw_file = ?)"
+            f"FROM {_SOURCE.format('')} WHERE raw_file = ? AND {_VALID_SPAN})"
         )
         added = store.insert_selected(columns, select, [can.can_id, parts, raw_file], can)
         load.stored += added

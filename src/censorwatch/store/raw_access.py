@@ -22,6 +22,9 @@ from censorwatch.store.cans import CanShelf, cans_directory
 from censorwatch.store.raw_codec import decompress
 
 OPEN_READERS = 16  # cans read at once; each holds an inflater, a file and one block (<= 8 MiB)
+# No measurement the file readers accept is longer (sources/ooni_files.MAX_LINE_BYTES): a longer
+# span comes from a damaged or hostile row, and reading it would hold that much in memory.
+MAX_SPAN = 64 * 1024 * 1024
 
 
 class RawUnavailable(Exception):
@@ -39,6 +42,8 @@ class CanReader:
         self._block_start = 0  # stream offset of self._block[0]
 
     def read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or not 0 <= length <= MAX_SPAN:
+            raise RawUnavailable(f"{self.path.name}: no measurement spans {length} bytes at offset {offset}")
         if self._handle is None or offset < self._block_start:
             self._restart()
         pieces: list[bytes] = []
