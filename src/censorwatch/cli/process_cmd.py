@@ -27,6 +27,7 @@ def process(
         str,
         typer.Option(
             "--raw",
+            metavar="embed|link",
             help="embed: every part keeps its measurements' JSON (complete in itself). link: rows of "
             ".jsonl.gz files point into the input file instead (faster, smaller); keep PATH where it is "
             "until `ingest parquet` has read it.",
