@@ -7,7 +7,7 @@ and a re-run overwrites the same names (deterministic per input file).
 A part keeps each measurement's JSON as a zstd frame, so a directory of parts is complete in
 itself. With a `link` (`censorwatch process --raw link`), rows of a gzip input file keep no frame:
 they name the file and the span of their JSON in its decompressed stream (store/schema.py
-LINK_COLUMNS), as the store's rows point into its cans. Making the frames and writing them was a
+LINK_COLUMN_NAMES), as the store's rows point into its cans. Making the frames and writing them was a
 quarter of the work of a task (docs/ingest.md); a linked part also does not duplicate an archive
 that is kept anyway, such as OONI's."""
 
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from censorwatch.store.cans import FileIdentity
 from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import LINK_COLUMN_NAMES, PART_COLUMNS
+from censorwatch.store.schema import LINK_COLUMN_NAMES, LINK_FILE_COLUMNS, PART_COLUMNS
 
 ROW_GROUP = 1000
 # A row group also ends at this much compressed raw JSON, so a file of large measurements stays
@@ -37,12 +37,11 @@ SCHEMA = pa.schema([ARROW_SCHEMA.field(name) for name in PART_COLUMNS])
 # raw_zstd holds zstd frames already (store/raw_codec.py): compressing them again costs time
 # and saves nothing.
 COMPRESSION = {name: "none" if name == "raw_zstd" else "zstd" for name in (*PART_COLUMNS, *LINK_COLUMN_NAMES)}
-_LINK_FILE_FIELDS = [pa.field("raw_file", pa.string()), pa.field("raw_file_bytes", pa.int64()),
-                     pa.field("raw_file_tail", pa.string())]
-# What batch_table fills (the spans come from the items), then the file's columns, constant per part.
+# What batch_table fills (the spans come from the items), then the file's columns, the same for
+# every row of a part.
 SPAN_SCHEMA = pa.schema([*SCHEMA, ARROW_SCHEMA.field("raw_offset"), ARROW_SCHEMA.field("raw_length")])
-LINKED_SCHEMA = pa.schema([*SCHEMA, *_LINK_FILE_FIELDS, ARROW_SCHEMA.field("raw_offset"),
-                           ARROW_SCHEMA.field("raw_length")])
+_FILE_TYPES = dict(zip(LINK_FILE_COLUMNS, (pa.string(), pa.int64(), pa.string()), strict=True))
+LINKED_SCHEMA = pa.schema([*SPAN_SCHEMA, *(pa.field(name, kind) for name, kind in _FILE_TYPES.items())])
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -121,16 +120,12 @@ class PartWriter:
     def _table(self, buffer: list[StoredMeasurement], frames: list[bytes | None]) -> pa.Table:
         if self.link is None:
             return batch_table(buffer, SCHEMA, frames)
-        spans = batch_table(buffer, SPAN_SCHEMA, frames)
+        table = batch_table(buffer, SPAN_SCHEMA, frames)
         linked = [item.offset is not None for item in buffer]
-        file_columns = [
-            pa.array([self.link_path if is_linked else None for is_linked in linked], pa.string()),
-            pa.array([self.link.size if is_linked else None for is_linked in linked], pa.int64()),
-            pa.array([self.link.tail if is_linked else None for is_linked in linked], pa.string()),
-        ]
-        return pa.Table.from_arrays(
-            [*spans.columns[: len(SCHEMA)], *file_columns, *spans.columns[len(SCHEMA) :]], schema=LINKED_SCHEMA
-        )
+        for name, value in zip(LINK_FILE_COLUMNS, (self.link_path, self.link.size, self.link.tail), strict=True):
+            column = pa.array([value if is_linked else None for is_linked in linked], _FILE_TYPES[name])
+            table = table.append_column(LINKED_SCHEMA.field(name), column)
+        return table
 
     def close(self) -> list[str]:
         """Flush and publish every part; returns their paths relative to out_dir."""

@@ -66,8 +66,8 @@ class LineSplitter:
         return line
 
 
-def plain_lines(handle: BinaryIO, max_line: int, splitter: LineSplitter | None = None) -> Iterator[bytes | None]:
-    splitter = splitter or LineSplitter(max_line)
+def plain_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes | None]:
+    splitter = LineSplitter(max_line)
     while block := handle.read(gzip_stream.READ_BYTES):
         yield from splitter.feed(block)
     yield from splitter.end()

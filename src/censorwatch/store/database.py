@@ -64,31 +64,10 @@ class StoredMeasurement:
     length: int | None = None
 
     def row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "measurement_uid": self.meta.measurement_uid,
-            "report_id": self.meta.report_id,
-            "input": self.meta.input,
-            "domain": self.meta.domain,
-            "test_name": self.meta.test_name,
-            "test_version": self.meta.test_version,
-            "probe_cc": self.meta.probe_cc,
-            "probe_asn": self.meta.probe_asn,
-            "probe_network_name": self.meta.probe_network_name,
-            "measurement_start_time": (
-                self.meta.measurement_start_time.replace(tzinfo=None)
-                if self.meta.measurement_start_time
-                else None
-            ),
-            "software_name": self.meta.software_name,
-            "software_version": self.meta.software_version,
-            "source": self.source,
-        }
-        if self.can_id is not None:
-            row["raw_can"], row["raw_offset"], row["raw_length"] = self.can_id, self.offset, self.length
-        else:
-            row["raw_zstd"] = compress(self.raw)
-        row.update(self.verdict.as_dict())
-        return row
+        """The row as a dict (tests and benchmarks build tables from it): batch_table's columns,
+        without the raw columns this row does not use."""
+        row: dict[str, Any] = batch_table([self]).to_pylist()[0]
+        return {name: value for name, value in row.items() if value is not None or name not in RAW_COLUMNS}
 
 
 _ARROW_TYPES = {
@@ -263,47 +242,42 @@ class Store:
     def _insert_keeping_cans(self, unique: list[StoredMeasurement]) -> int:
         """The insert in a transaction that, before it commits, keeps every staged can a new
         row points into (store/cans.py)."""
-        known: set[str] = set()
         for conflict in ("", "OR IGNORE"):
-            self.con.execute("BEGIN TRANSACTION")
             try:
-                if conflict:
-                    known = self.known_uids(item.meta.measurement_uid for item in unique)
-                self.con.execute(_INSERT.format(conflict=conflict))
+                with self._transaction():
+                    known = self.known_uids(item.meta.measurement_uid for item in unique) if conflict else set()
+                    self.con.execute(_INSERT.format(conflict=conflict))
+                    new = [item for item in unique if item.meta.measurement_uid not in known]
+                    self._keep_cans({item.can_id for item in new if item.can_id is not None})
             except duckdb.ConstraintException:
-                self._rollback()
-                continue
-            except BaseException:
-                self._rollback()
-                raise
-            try:
-                new = [item for item in unique if item.meta.measurement_uid not in known]
-                self._keep_cans({item.can_id for item in new if item.can_id is not None})
-                self.con.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+                if conflict:
+                    raise
+                continue  # some were stored before (a re-run): again, skipping them
             return len(new)
-        raise AssertionError("INSERT OR IGNORE raised a constraint error")
+        raise AssertionError("unreachable")
 
     def insert_selected(
         self, columns: Iterable[str], select: str, params: list[Any], can: StagedCan | None = None
     ) -> int:
         """INSERT OR IGNORE what the SQL `select` gives for `columns` (`ingest parquet`), in one
         transaction that keeps `can` if any new row points into it; returns how many were new."""
-        with self._memory_guard():
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                before = self.count()
-                self.con.execute(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
-                added = self.count() - before
-                if added and can is not None:
-                    self._keep_cans({can.can_id})
-                self.con.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+        with self._memory_guard(), self._transaction():
+            before = self.count()
+            self.con.execute(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
+            added = self.count() - before
+            if added and can is not None:
+                self._keep_cans({can.can_id})
         return added
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     def _rollback(self) -> None:
         with suppress(duckdb.TransactionException):  # a commit that failed ended the transaction already

@@ -46,16 +46,11 @@ COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
 PART_COLUMNS = tuple(name for name in COLUMN_NAMES if name not in CAN_COLUMNS)
 
 # Parts of `censorwatch process --raw link` keep no frames for the lines of gzip files: each row
-# names the input file (as the worker resolved it, with its store/cans.FileIdentity) and the
-# span of its JSON in the file's decompressed stream; `ingest parquet` keeps the file as a can.
-LINK_COLUMNS = (
-    ("raw_file", "VARCHAR"),
-    ("raw_file_bytes", "BIGINT"),
-    ("raw_file_tail", "VARCHAR"),
-    ("raw_offset", "BIGINT"),
-    ("raw_length", "BIGINT"),
-)
-LINK_COLUMN_NAMES = tuple(name for name, _ in LINK_COLUMNS)
+# names the input file (as the worker resolved it), its identity (store/cans.FileIdentity: size and
+# last 8 bytes, hex) and the span of its JSON in the file's decompressed stream; `ingest parquet`
+# keeps the file as a can.
+LINK_FILE_COLUMNS = ("raw_file", "raw_file_bytes", "raw_file_tail")
+LINK_COLUMN_NAMES = (*LINK_FILE_COLUMNS, "raw_offset", "raw_length")
 
 SCHEMA_VERSION = "3"
 
