@@ -120,7 +120,7 @@ def test_rerun_overwrites_its_own_parts(tree: tuple[Path, int], tmp_path: Path) 
     assert not list((tmp_path / "out").rglob(".*.tmp"))
 
 
-@pytest.mark.parametrize("raw", ["embed", "link"])
+@pytest.mark.parametrize("raw", ["embed", "link", "copy"])
 def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path, raw: str) -> None:
     root, good = tree
     runner = CliRunner()
@@ -134,11 +134,12 @@ def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path, raw: st
     assert "skipped records: 36" in result.stderr
     said = " ".join(result.stderr.split())  # the console wraps long lines
     assert ("until `censorwatch ingest parquet" in said) == (raw == "link")
+    assert ("input files kept in the output directory: 12 (12 as hard links)" in said) == (raw == "copy")
     db = tmp_path / "c.duckdb"
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert f"stored: {good}" in result.stderr
-    assert ("input files kept for linked rows: 12" in result.stderr) == (raw == "link")
+    assert ("input files kept for linked rows: 12" in result.stderr) == (raw != "embed")
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
     assert "stored: 0" in result.stderr and f"already stored: {good}" in result.stderr
 

@@ -207,11 +207,11 @@ def test_a_file_changed_while_read_gives_no_parts(
 
 def test_raw_mode_is_checked(tree: tuple[Path, int], tmp_path: Path) -> None:
     root, _ = tree
-    with pytest.raises(ProcessError, match="raw must be one of embed, link"):
-        process_single(root / "raw", tmp_path / "out", raw="copy")
-    result = CliRunner().invoke(app, ["process", str(root / "raw"), "--out", str(tmp_path / "o"), "--raw", "copy"])
+    with pytest.raises(ProcessError, match="raw must be one of embed, link, copy"):
+        process_single(root / "raw", tmp_path / "out", raw="zip")
+    result = CliRunner().invoke(app, ["process", str(root / "raw"), "--out", str(tmp_path / "o"), "--raw", "zip"])
     assert result.exit_code == 2
-    assert "--raw must be one of embed, link" in result.stderr
+    assert "--raw must be one of embed, link, copy" in result.stderr
 
 
 def test_a_killed_ingest_parquet_leaves_whole_files_that_read_back(tmp_path: Path) -> None:

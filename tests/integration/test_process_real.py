@@ -59,8 +59,9 @@ def test_real_measurements_on_local_cluster(shared_data: Path, tmp_path: Path) -
         assert (row[verdict], row[reason]) == (direct.verdict, direct.reason)
 
 
-def test_real_measurements_linked_read_back_byte_for_byte(shared_data: Path, tmp_path: Path) -> None:
-    """--raw link on the real files: `ingest parquet` keeps the input files as cans and every
+@pytest.mark.parametrize("raw", ["link", "copy"])
+def test_real_measurements_linked_read_back_byte_for_byte(shared_data: Path, tmp_path: Path, raw: str) -> None:
+    """--raw link|copy on the real files: `ingest parquet` keeps the input files as cans and every
     measurement reads back exactly as the line the tree holds, with the verdict of embedded parts."""
     from censorwatch.sources.parquet import load_parquet
     from censorwatch.store import Store
@@ -71,7 +72,7 @@ def test_real_measurements_linked_read_back_byte_for_byte(shared_data: Path, tmp
         for path in (tmp_path / "raw").rglob("*.jsonl.gz")
         for line in gzip.decompress(path.read_bytes()).decode().splitlines()
     }
-    process_tree(tmp_path / "raw", tmp_path / "linked", "local", 2, raw="link")
+    process_tree(tmp_path / "raw", tmp_path / "linked", "local", 2, raw=raw)
     process_single(tmp_path / "raw", tmp_path / "embedded")
     with Store(tmp_path / "s.duckdb") as store:
         loaded = load_parquet(store, tmp_path / "linked")

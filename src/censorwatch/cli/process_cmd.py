@@ -27,10 +27,11 @@ def process(
         str,
         typer.Option(
             "--raw",
-            metavar="embed|link",
+            metavar="embed|link|copy",
             help="embed: every part keeps its measurements' JSON (complete in itself). link: rows of "
             ".jsonl.gz files point into the input file instead (faster, smaller); keep PATH where it is "
-            "until `ingest parquet` has read it.",
+            "until `ingest parquet` has read it. copy: as link, into a copy of each input file kept in "
+            "--out/inputs (a hard link on the same file system), so that --out is complete in itself.",
         ),
     ] = "embed",
 ) -> None:

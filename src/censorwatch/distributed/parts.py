@@ -5,16 +5,18 @@ are written under a temporary name and renamed when complete: a killed task leav
 and a re-run overwrites the same names (deterministic per input file).
 
 A part keeps each measurement's JSON as a zstd frame, so a directory of parts is complete in
-itself. With a `link` (`censorwatch process --raw link`), rows of a gzip input file keep no frame:
-they name the file and the span of their JSON in its decompressed stream (store/schema.py
-LINK_COLUMN_NAMES), as the store's rows point into its cans. Making the frames and writing them was a
-quarter of the work of a task (docs/ingest.md); a linked part also does not duplicate an archive
-that is kept anyway, such as OONI's."""
+itself. With a `link` (`censorwatch process --raw link|copy`), rows of a gzip input file keep no
+frame: they name the file and the span of their JSON in its decompressed stream (store/schema.py
+LINK_COLUMN_NAMES), as the store's rows point into its cans. The name is the input file's absolute
+path (`link`) or its copy's path relative to the output directory (`copy`, kept_inputs.py).
+Making the frames and writing them was a quarter of the work of a task (docs/ingest.md); a linked
+part also does not duplicate an archive that is kept anyway, such as OONI's."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -65,17 +67,24 @@ def file_id(path: Path) -> str:
     return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Link:
+    """Where linked rows say their JSON lies: `name`, an absolute path or one relative to the
+    output directory, and the identity of that file taken before it was read."""
+
+    name: str
+    identity: FileIdentity
+
+
 class PartWriter:
     """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
-    def __init__(self, out_dir: Path, source_file: Path, link: FileIdentity | None = None) -> None:
-        """With `link`, the identity of `source_file` taken before it was read, rows that carry a
-        span (StoredMeasurement.offset) point into the file instead of keeping a frame."""
+    def __init__(self, out_dir: Path, source_file: Path, link: Link | None = None) -> None:
+        """With `link`, rows that carry a span (StoredMeasurement.offset) point into the linked
+        file instead of keeping a frame."""
         self.out_dir = out_dir
         self.stem = f"part-{file_id(source_file)}"
         self.link = link
-        # What linked rows name: the file as this worker resolves it (`ingest parquet` reads it there).
-        self.link_path = str(source_file.resolve()) if link is not None else None
         # Per partition: the measurements without their JSON, and its frames, made as they arrive
         # so that a buffer holds compressed bytes only.
         self._buffers: dict[tuple[str, str, str], list[StoredMeasurement]] = {}
@@ -122,7 +131,8 @@ class PartWriter:
             return batch_table(buffer, SCHEMA, frames)
         table = batch_table(buffer, SPAN_SCHEMA, frames)
         linked = [item.offset is not None for item in buffer]
-        for name, value in zip(LINK_FILE_COLUMNS, (self.link_path, self.link.size, self.link.tail), strict=True):
+        identity = self.link.identity
+        for name, value in zip(LINK_FILE_COLUMNS, (self.link.name, identity.size, identity.tail), strict=True):
             column = pa.array([value if is_linked else None for is_linked in linked], _FILE_TYPES[name])
             table = table.append_column(LINKED_SCHEMA.field(name), column)
         return table

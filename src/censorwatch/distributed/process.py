@@ -7,8 +7,10 @@ task function in this process; process_tree fans it out on a Dask cluster (a Loc
 scheduler address whose workers see the same paths). Bad records are counted, never fatal.
 
 `raw` chooses where the parts keep each measurement's JSON: "embed" (a zstd frame in the row; the
-parts are complete in themselves) or "link" (rows of gzip files point into the input file, which
-`ingest parquet` then reads and keeps; distributed/parts.py)."""
+parts are complete in themselves), "link" (rows of gzip files point into the input file, which
+`ingest parquet` then reads and keeps; distributed/parts.py) or "copy" (rows point into a copy of
+the input file kept in the output directory, which is then complete in itself;
+distributed/kept_inputs.py)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from censorwatch.analysis.record import analysed_record
-from censorwatch.distributed.parts import PartWriter
+from censorwatch.distributed.kept_inputs import KeptInput, keep_input
+from censorwatch.distributed.parts import Link, PartWriter, file_id
 from censorwatch.model.measurement import MalformedMeasurement
 from censorwatch.store.cans import identity_of, is_can_source
 
-RAW_MODES = ("embed", "link")
+RAW_MODES = ("embed", "link", "copy")
 
 # What the local cluster's nannies give their workers, against Dask's defaults:
 # - no MALLOC_TRIM_THRESHOLD_ (Dask sets 64 KiB): setting it turns off glibc's adaptive mmap
@@ -46,6 +49,9 @@ LOCAL_CLUSTER_CONFIG = {
 }
 
 
+_PLURAL = {"hard link": "hard links", "copy": "copies"}
+
+
 class ProcessError(RuntimeError):
     """The job could not run at all (no input, cluster unreachable)."""
 
@@ -61,6 +67,7 @@ class FileResult:
     examples: dict[str, str] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
     error: str | None = None
+    kept: str | None = None  # --raw copy: "hard link" or "copy", how OUT/inputs got the file
 
     def skip(self, reason: str, location: str) -> None:
         self.skipped[reason] += 1
@@ -76,6 +83,7 @@ class ProcessStats:
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     failed_files: dict[str, str] = field(default_factory=dict)
+    kept_inputs: Counter[str] = field(default_factory=Counter)  # by how they were kept
     seconds: float = 0.0
 
     def add(self, result: FileResult) -> None:
@@ -88,6 +96,8 @@ class ProcessStats:
             self.examples.setdefault(reason, location)
         if result.error:
             self.failed_files[result.path] = result.error
+        if result.kept:
+            self.kept_inputs[result.kept] += 1
 
     def summary_lines(self) -> list[str]:
         rate = self.read / self.seconds if self.seconds > 0 else 0.0
@@ -96,6 +106,9 @@ class ProcessStats:
             f"parts: {self.parts}, {self.seconds:.1f} s ({rate:.0f} records/s)",
         ]
         skipped = sum(self.skipped.values())
+        if self.kept_inputs:
+            how = ", ".join(f"{count} as {_PLURAL[kind]}" for kind, count in sorted(self.kept_inputs.items()))
+            lines.append(f"input files kept in the output directory: {sum(self.kept_inputs.values())} ({how})")
         lines.append(f"skipped records: {skipped}")
         for reason, count in self.skipped.most_common():
             lines.append(f"  {count} x {reason} (e.g. {self.examples.get(reason, '?')})")
@@ -111,12 +124,19 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", ra
 
     file_path, out = Path(path), Path(out_dir)
     result = FileResult(str(file_path))
+    kept: KeptInput | None = None
     try:
-        # Taken before the file is read: a file replaced while it is read is not linked to.
-        link = identity_of(file_path) if raw == "link" and is_can_source(file_path) else None
+        read_from, link = file_path, None
+        if raw != "embed" and is_can_source(file_path):
+            if raw == "copy":
+                kept = keep_input(file_path, out, file_id(file_path))
+                read_from = kept.temporary
+            # Taken before the file is read: a file replaced while it is read is not linked to.
+            name = kept.relative if kept is not None else str(file_path.resolve())
+            link = Link(name, identity_of(read_from))
         with PartWriter(out, file_path, link) as writer:
-            linked_as = writer.link_path
-            for record in read_records(file_path):
+            linked_as = link.name if link is not None else None
+            for record in read_records(read_from, shown_as=file_path):
                 result.read += 1
                 if record.measurement is None:
                     result.skip(_reason(record.error), record.location)
@@ -128,13 +148,19 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", ra
                     continue
                 writer.add(stored)
                 result.written += 1
-            if link is not None and identity_of(file_path) != link:
+            if link is not None and identity_of(read_from) != link.identity:
                 raise _Changed(f"{file_path} changed while it was read; no parts written for it")
+            if kept is not None and result.written:
+                kept.publish()  # before the parts that name it
+                result.kept = "hard link" if kept.hard_linked else "copy"
             result.parts = writer.close()
     except OSError as error:
         result.error = f"{type(error).__name__}: {error}"
     except _Changed as error:
         result.error, result.written = str(error), 0
+    finally:
+        if kept is not None and result.kept is None:
+            kept.discard()
     return result
 
 

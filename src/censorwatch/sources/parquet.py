@@ -2,8 +2,9 @@
 the store's columns in every part) into the store. DuckDB reads the parts directly; INSERT OR IGNORE on the
 measurement_uid primary key makes loading the same directory twice a no-op.
 
-Rows of parts written with `--raw link` keep no frame: they name the gzip file `process` read and
-the span of their JSON in it. Each such file is copied into the store's cans (store/cans.py),
+Rows of parts written with `--raw link` or `--raw copy` keep no frame: they name the gzip file
+`process` read (`link`: its absolute path; `copy`: the copy under the parts directory, by a path
+relative to it) and the span of their JSON in it. Each such file is copied into the store's cans (store/cans.py),
 checked against the identity the part recorded, and its rows are stored pointing into the copy,
 one transaction per file. A file that is gone or was replaced costs its rows, counted by reason;
 nothing else is lost, and loading again once the file is back stores them."""
@@ -103,6 +104,27 @@ def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:
     return path
 
 
+def output_root(part: Path) -> Path:
+    """The directory `process` wrote `part` into: the first one above its key=value folders (so
+    that `ingest parquet OUT/test_name=web_connectivity` finds OUT/inputs too)."""
+    folder = part.parent
+    while "=" in folder.name and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def linked_path(raw_file: str, part: Path, moved: Sequence[tuple[Path, Path]]) -> Path | None:
+    """Where to read a linked file: a relative name lies in the output directory of the part that
+    names it (`--raw copy`) and must stay there (None when it climbs out); an absolute one is where
+    `process` read it, unless `moved` says otherwise."""
+    path = Path(raw_file)
+    if path.is_absolute():
+        return relocated(path, moved)
+    if not raw_file or ".." in path.parts:
+        return None
+    return output_root(part) / path
+
+
 def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Sequence[tuple[Path, Path]]) -> None:
     listing = store.con.execute(
         "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
@@ -111,7 +133,7 @@ def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Seque
         [files],
     ).fetchall()
     for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail, bad_spans in listing:
-        path = relocated(Path(raw_file), moved)
+        path = linked_path(raw_file, Path(its_parts[0]), moved)
         if bad_spans:
             load.skip("linked row without a valid span", bad_spans, raw_file)
             rows -= bad_spans
@@ -119,6 +141,8 @@ def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Seque
             continue
         if low_size != high_size or low_tail != high_tail:
             load.skip("parts disagree about which file they link to", rows, raw_file)
+        elif path is None:
+            load.skip("linked file outside the output directory", rows, raw_file)
         elif not is_can_source(path):
             load.skip("linked file is not a .jsonl.gz file", rows, raw_file)
         else:
