@@ -22,6 +22,12 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
                 (wall time includes starting and stopping the cluster, as a CLI run does)
   process --raw link
                 the same with parts that point into the input files instead of keeping zstd frames
+  process --raw copy
+                the same, pointing into copies of the input files kept in the output directory
+                (hard links here: the bench's input and output share a file system)
+  copying the input files
+                shutil.copyfile of every input file, one process: what --raw copy adds when the
+                output directory is on another file system than the input
   ingest parquet
                 loading each process phase's parts into a fresh store, and the sum of both steps
                 against ingest ooni
@@ -182,7 +188,22 @@ def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in out.rglob("*.parquet"))
     return {"measurements": stats.read, "stored": stats.written, "skipped": sum(stats.skipped.values()),
-            "seconds": seconds, "parts": stats.parts, "parquet_bytes": size}
+            "seconds": seconds, "parts": stats.parts, "parquet_bytes": size, "kept": dict(stats.kept_inputs)}
+
+
+def phase_copy_inputs(spec: dict[str, Any]) -> dict[str, Any]:
+    """What `--raw copy` pays per input file when it cannot hard-link: a kernel file copy."""
+    import shutil
+
+    out = Path(spec["work"]) / "copied-inputs"
+    out.mkdir()
+    files = files_of(spec["root"])
+    started = time.perf_counter()
+    for number, path in enumerate(files):
+        shutil.copyfile(path, out / f"{number}.jsonl.gz")
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)
+    return {"measurements": spec["measurements"], "seconds": seconds}
 
 
 def phase_ingest_parquet(spec: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +278,10 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process-link-warm": lambda spec: phase_process_warm({**spec, "raw": "link"}),
     "ingest-parquet-embed": lambda spec: phase_ingest_parquet({**spec, "raw": "embed"}),
     "ingest-parquet-link": lambda spec: phase_ingest_parquet({**spec, "raw": "link"}),
+    "process-copy": lambda spec: phase_process({**spec, "raw": "copy"}),
+    "process-copy-warm": lambda spec: phase_process_warm({**spec, "raw": "copy"}),
+    "ingest-parquet-copy": lambda spec: phase_ingest_parquet({**spec, "raw": "copy"}),
+    "copy-inputs": phase_copy_inputs,
 }
 
 
@@ -345,10 +370,13 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
     row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
     row("  the same, cluster already up", workers, results["process-link-warm"], tree, bound)
+    row(f"process --raw copy, x{workers}", workers, results["process-copy"], tree, bound)
+    row("  the same, cluster already up", workers, results["process-copy-warm"], tree, bound)
+    row("(copying the input files)", 1, results["copy-inputs"], tree, bound)
     print("\nloading the parts (`ingest parquet`, one process) and the whole way from the raw tree to the store")
     print(f"{'path':<44} {'wall s':>8} {'meas/s':>10} {'peak MiB':>9} {'CPU s':>7} {'store MB':>9}")
-    for raw in ("embed", "link"):
-        load, made = results[f"ingest-parquet-{raw}"], results["process" if raw == "embed" else "process-link"]
+    for raw in ("embed", "link", "copy"):
+        load, made = results[f"ingest-parquet-{raw}"], results["process" if raw == "embed" else f"process-{raw}"]
         print(f"{'ingest parquet of --raw ' + raw + ' parts':<44} {load['seconds']:8.2f} "
               f"{load['measurements'] / load['seconds']:10.0f} {load['peak_mib']:9.0f} {load['cpu_seconds']:7.1f} "
               f"{(load['db_bytes'] + load['cans_bytes']) / 1e6:9.0f}")
@@ -378,7 +406,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
           f"{ingest['cans_bytes'] / 1e6:.0f} MB of cans), Parquet {process['stored']} "
           f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB; linked to their input files: "
           f"{results['process-link']['parquet_bytes'] / 1e6:.1f} MB); skipped {ingest['skipped']} / "
-          f"{process['skipped']}")
+          f"{process['skipped']}); --raw copy kept the input files as {results['process-copy']['kept']}")
     print(f"batches end at {BATCH} rows or {BATCH_BYTES >> 20} MiB of JSON: {BATCH} consecutive measurements here "
           f"would be up to {tree.largest_run(BATCH, True) / 1e6:.0f} MB, {ROW_GROUP} in one file (a Parquet row "
           f"group) up to {tree.largest_run(ROW_GROUP, False) / 1e6:.0f} MB")
@@ -408,9 +436,11 @@ def main() -> None:
               f"({len(tree.skipped)} unreadable skipped) into {len(tree.files)} files under {tree.root}: "
               f"{tree.json_bytes / 1e6:.1f} MB of JSON, {tree.gz_bytes / 1e6:.1f} MB gzipped, built in {built:.1f} s")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
-        spec = {"root": str(tree.root), "work": str(work), "workers": args.workers}
+        spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
+                "measurements": tree.measurements}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm",
-                  "process-link", "process-link-warm", "ingest-parquet-embed", "ingest-parquet-link")
+                  "process-link", "process-link-warm", "process-copy", "process-copy-warm", "copy-inputs",
+                  "ingest-parquet-embed", "ingest-parquet-link", "ingest-parquet-copy")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]

@@ -65,7 +65,7 @@ def test_copied_parts_point_into_their_own_copies(tree: tuple[Path, int], tmp_pa
 def test_the_output_directory_alone_loads_everything(tree: tuple[Path, int], tmp_path: Path) -> None:
     root, good = tree
     process_single(root / "raw", tmp_path / "out", raw="copy")
-    process_single(root / "raw", tmp_path / "embedded")
+    process_single(root / "raw", tmp_path / "embedded", raw="embed")
     shutil.rmtree(root)
     moved = tmp_path / "elsewhere" / "out"
     moved.parent.mkdir()

@@ -81,10 +81,11 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]
     yield root, write_tree(root)
 
 
-def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: Path) -> None:
+@pytest.mark.parametrize("raw", ["copy", "embed"])  # copy: the default
+def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: Path, raw: str) -> None:
     root, good = tree
-    single = process_single(root / "raw", tmp_path / "single")
-    dask = process_tree(root / "raw", tmp_path / "dask", "local", 2)
+    single = process_single(root / "raw", tmp_path / "single", raw=raw)
+    dask = process_tree(root / "raw", tmp_path / "dask", "local", 2, raw=raw)
     assert (single.files, single.written, single.parts) == (12, good, 12)
     assert (dask.files, dask.written, dask.parts) == (single.files, single.written, single.parts)
     assert dask.skipped == single.skipped and sum(single.skipped.values()) == 36
@@ -96,6 +97,8 @@ def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: P
     assert len(partitions) == 12
     verdicts = {row[COLUMN_NAMES.index("verdict")] for row in expected}
     assert {"ok", "anomaly"} <= verdicts
+    frames = {row[COLUMN_NAMES.index("raw_zstd")] is not None for row in expected}
+    assert frames == {raw == "embed"}
 
 
 def test_ingest_parquet_is_idempotent(tree: tuple[Path, int], tmp_path: Path) -> None:

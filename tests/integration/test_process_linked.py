@@ -67,7 +67,7 @@ def test_linked_parts_point_into_the_input_files(tree: tuple[Path, int], tmp_pat
         start, length = row[index["raw_offset"]], row[index["raw_length"]]
         assert json.loads(stream[start : start + length])["measurement_uid"] == row[index["measurement_uid"]]
     # Apart from where the JSON is kept, the same rows as embedded parts.
-    process_single(root / "raw", tmp_path / "embedded")
+    process_single(root / "raw", tmp_path / "embedded", raw="embed")
     same = tuple(name for name in PART_COLUMNS if name != "raw_zstd")
     assert part_rows(tmp_path / "single", same) == part_rows(tmp_path / "embedded", same)
 
@@ -75,7 +75,7 @@ def test_linked_parts_point_into_the_input_files(tree: tuple[Path, int], tmp_pat
 def test_ingest_parquet_keeps_linked_files_as_cans(tree: tuple[Path, int], tmp_path: Path) -> None:
     root, good = tree
     process_single(root / "raw", tmp_path / "linked", raw="link")
-    process_single(root / "raw", tmp_path / "embedded")
+    process_single(root / "raw", tmp_path / "embedded", raw="embed")
     with Store(tmp_path / "linked.duckdb") as store:
         first = load_parquet(store, tmp_path / "linked")
         again = load_parquet(store, tmp_path / "linked")

@@ -73,7 +73,7 @@ def test_real_measurements_linked_read_back_byte_for_byte(shared_data: Path, tmp
         for line in gzip.decompress(path.read_bytes()).decode().splitlines()
     }
     process_tree(tmp_path / "raw", tmp_path / "linked", "local", 2, raw=raw)
-    process_single(tmp_path / "raw", tmp_path / "embedded")
+    process_single(tmp_path / "raw", tmp_path / "embedded", raw="embed")
     with Store(tmp_path / "s.duckdb") as store:
         loaded = load_parquet(store, tmp_path / "linked")
         assert (loaded.stored, loaded.skipped) == (len(by_uid), {})

@@ -1,7 +1,8 @@
-"""DuckDB keeps the primary-key index of measurement uids in memory and cannot evict it. When a run
-reaches the writer's memory limit, the store says what happened and what to do (StoreError, shown
-without a traceback), the batch that met the limit leaves nothing behind, and the run can be
-resumed with a larger limit."""
+"""DuckDB holds the parts of the measurement uids' primary-key index that a run touches in memory:
+all of it when uids arrive in random order, as here (bench/bench_store_memory.py compares OONI's
+time order). When a run reaches the writer's memory limit, the store says what happened and what
+to do (StoreError, shown without a traceback), the batch that met the limit leaves nothing
+behind, and the run can be resumed with a larger limit."""
 
 from __future__ import annotations
 

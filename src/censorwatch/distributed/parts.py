@@ -4,11 +4,12 @@ partition and receives bounded row groups, so memory stays flat whatever the fil
 are written under a temporary name and renamed when complete: a killed task leaves no half part,
 and a re-run overwrites the same names (deterministic per input file).
 
-A part keeps each measurement's JSON as a zstd frame, so a directory of parts is complete in
-itself. With a `link` (`censorwatch process --raw link|copy`), rows of a gzip input file keep no
-frame: they name the file and the span of their JSON in its decompressed stream (store/schema.py
-LINK_COLUMN_NAMES), as the store's rows point into its cans. The name is the input file's absolute
-path (`link`) or its copy's path relative to the output directory (`copy`, kept_inputs.py).
+Without a link (`censorwatch process --raw embed`), a part keeps each measurement's JSON as a zstd
+frame, so each part is complete in itself. With a `link` (`--raw copy`, the default, or
+`--raw link`), rows of a gzip input file keep no frame: they name the file and the span of their
+JSON in its decompressed stream (store/schema.py LINK_COLUMN_NAMES), as the store's rows point
+into its cans. The name is the input file's absolute path (`link`) or its copy's path relative to
+the output directory (`copy`, kept_inputs.py).
 Making the frames and writing them was a quarter of the work of a task (docs/ingest.md); a linked
 part also does not duplicate an archive that is kept anyway, such as OONI's."""
 

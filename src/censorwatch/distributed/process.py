@@ -6,11 +6,11 @@ gives every measurement our verdict (analysis.record.analysed_record, the same c
 task function in this process; process_tree fans it out on a Dask cluster (a LocalCluster, or a
 scheduler address whose workers see the same paths). Bad records are counted, never fatal.
 
-`raw` chooses where the parts keep each measurement's JSON: "embed" (a zstd frame in the row; the
-parts are complete in themselves), "link" (rows of gzip files point into the input file, which
-`ingest parquet` then reads and keeps; distributed/parts.py) or "copy" (rows point into a copy of
-the input file kept in the output directory, which is then complete in itself;
-distributed/kept_inputs.py)."""
+`raw` chooses where the parts keep each measurement's JSON: "copy", the default (rows of gzip files
+point into a copy of the input file kept in the output directory, which is then complete in
+itself; distributed/kept_inputs.py), "link" (rows point into the input file itself, which
+`ingest parquet` then reads and keeps; distributed/parts.py) or "embed" (a zstd frame in the row;
+each part is complete in itself, at about a quarter more CPU: docs/ingest.md)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class ProcessStats:
         return lines
 
 
-def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "embed") -> FileResult:
+def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "copy") -> FileResult:
     """The task: stream one file into its Parquet parts. Never raises for bad content; an
     unreadable file is reported in FileResult.error with whatever was counted."""
     from censorwatch.sources.ooni_files import read_records  # H4's streaming reader
@@ -185,7 +185,7 @@ def input_files(source: Path) -> list[Path]:
 
 
 def process_single(
-    source: Path, out_dir: Path, on_file: Callable[[FileResult], None] | None = None, *, raw: str = "embed"
+    source: Path, out_dir: Path, on_file: Callable[[FileResult], None] | None = None, *, raw: str = "copy"
 ) -> ProcessStats:
     """The same output as process_tree, in this process (the baseline and the reference)."""
     _check_raw(raw)
@@ -206,7 +206,7 @@ def process_tree(
     processes: bool = True,
     connect_timeout: str = "10s",
     on_file: Callable[[FileResult], None] | None = None,
-    raw: str = "embed",
+    raw: str = "copy",
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any

@@ -285,11 +285,12 @@ class Store:
 
     @contextmanager
     def _memory_guard(self) -> Iterator[None]:
-        """DuckDB keeps the primary-key index of measurement uids in memory, about 70 bytes per
-        measurement stored in this session, and cannot evict it: with a 1 GB limit a single run
-        failed after 13.9 million new measurements (OONI-shaped uids). The batch that met the
-        limit is rolled back and everything before it is stored, so the run can be resumed with
-        a larger limit; say so instead of DuckDB's advice about threads."""
+        """DuckDB holds the parts of the measurement uids' primary-key index that a run touches in
+        memory: little when uids arrive in time order, as OONI publishes them, but about 70 bytes
+        per measurement stored in the run when they arrive in random order (with a 1 GB limit a
+        single run then failed after 13.9 million; docs/ingest.md). The batch that met the limit
+        is rolled back and everything before it is stored, so the run can be resumed with a
+        larger limit; say so instead of DuckDB's advice about threads."""
         try:
             yield
         except duckdb.Error as error:
@@ -298,7 +299,8 @@ class Store:
                 limit = writer_memory_limit()
                 raise StoreError(
                     f"the store ran out of memory (CENSORWATCH_DB_MEMORY={limit}): DuckDB keeps the index of "
-                    "measurement uids in memory, about 70 bytes per measurement stored in one run. Everything "
+                    "measurement uids in memory, up to about 70 bytes per measurement stored in one run when "
+                    "they arrive out of time order. Everything "
                     "before the last batch is stored; set CENSORWATCH_DB_MEMORY to a larger size (e.g. 4GB) and "
                     "run the same command again to continue."
                 ) from error
