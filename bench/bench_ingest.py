@@ -292,6 +292,7 @@ def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs a phase in a fresh interpreter; adds peak_mib, the highest sampled RSS of the phase's
     process tree (Dask's nanny and worker processes included)."""
     command = [sys.executable, __file__, "--phase", name, "--spec", json.dumps(spec)]
+    os.sync()  # what earlier phases wrote is on disk, so that no phase waits for another's writeback
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = [0]

@@ -126,10 +126,13 @@ def linked_path(raw_file: str, part: Path, moved: Sequence[tuple[Path, Path]]) -
 
 
 def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Sequence[tuple[Path, Path]]) -> None:
+    # Files in the order of their first uid: OONI's uids begin with a time, and uids stored in
+    # time order keep the store's uid index small in memory (docs/ingest.md, "Memory").
     listing = store.con.execute(
         "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
         f"max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail), count(*) FILTER (WHERE NOT {_VALID_SPAN}) "
-        f"FROM {_SOURCE.format(', filename = true')} WHERE raw_file IS NOT NULL GROUP BY raw_file ORDER BY raw_file",
+        f"FROM {_SOURCE.format(', filename = true')} WHERE raw_file IS NOT NULL GROUP BY raw_file "
+        "ORDER BY min(measurement_uid), raw_file",
         [files],
     ).fetchall()
     for raw_file, its_parts, rows, low_size, high_size, low_tail, high_tail, bad_spans in listing:
