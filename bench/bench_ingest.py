@@ -440,6 +440,9 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="real measurements to replicate")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--profile-measurements", type=int, default=4600)
+    parser.add_argument("--given-uids", action="store_true",
+                        help="lines carry a measurement_uid (OONI's raw files do not; the bench's input up to "
+                             "session 6 did)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -449,11 +452,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
         work = Path(scratch)
         started = time.perf_counter()
-        tree = build_tree(args.source, work / "input", args.measurements, args.files, args.workers)
+        tree = build_tree(args.source, work / "input", args.measurements, args.files, args.workers,
+                          args.given_uids)
         built = time.perf_counter() - started
         print(f"input: {tree.measurements} measurements replicated from {tree.templates} real ones "
               f"({len(tree.skipped)} unreadable skipped) into {len(tree.files)} files under {tree.root}: "
               f"{tree.json_bytes / 1e6:.1f} MB of JSON, {tree.gz_bytes / 1e6:.1f} MB gzipped, built in {built:.1f} s")
+        print("lines carry " + ("a measurement_uid each (--given-uids)" if args.given_uids else
+              "no measurement_uid, as OONI's raw files: each is derived from the content"))
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}

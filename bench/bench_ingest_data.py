@@ -2,10 +2,15 @@
 into a tree in OONI's raw layout (raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz).
 
 Every readable measurement is a template and appears equally often (the mix of the real files,
-not of their sizes). Each copy gets a fresh measurement_uid (OONI's shape:
-<YYYYmmddHHMMSS.ffffff>_<CC>_<testname>_<16 hex>), a report_id per (file, template) and a
+not of their sizes). Each copy gets a report_id per (file, template, block of 3,600 copies) and a
 measurement_start_time inside the hour of the file's bucket, so the date in the path and in the
-measurement agree as in OONI's own buckets. A file holds one (probe_cc, test_name) like OONI's,
+measurement agree as in OONI's own buckets, and no two copies are the same measurement. Like
+OONI's own raw files, the lines carry no measurement_uid: OONI's uploader writes each measurement
+as the probe submitted it and keeps the uid it assigned in its database (ooni/backend,
+api/ooni_api_uploader.py, fill_jsonl), so reading them costs deriving a uid from the content
+(model/measurement.py measurement_uid). With `given_uids` each copy also gets a fresh
+measurement_uid in OONI's shape (<YYYYmmddHHMMSS.ffffff>_<CC>_<testname>_<16 hex>), as the
+bench's input had up to session 6. A file holds one (probe_cc, test_name) like OONI's,
 and a group gets files in proportion to its bytes (OONI's cans are bounded by size), at least one:
 so one group of large measurements is not one long task that a cluster cannot split.
 Lines are the template serialised once with the three fields spliced in front: generation costs
@@ -47,6 +52,7 @@ class FileJob:
     bucket: datetime
     templates: tuple[tuple[Template, int], ...]  # (template, copies in this file)
     nonce: str
+    given_uids: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ def _template(name: str, measurement: dict[str, Any]) -> Template:
     return Template(name, cc, test_dir, asn, orjson.dumps(rest))
 
 
-def plan(templates: list[Template], root: Path, measurements: int, files: int) -> list[FileJob]:
+def plan(
+    templates: list[Template], root: Path, measurements: int, files: int, given_uids: bool = False
+) -> list[FileJob]:
     """Spread `measurements` copies (template k % T) over about `files` files; each (cc, test)
     group gets files in proportion to its bytes, at least one."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -120,7 +128,7 @@ def plan(templates: list[Template], root: Path, measurements: int, files: int) -
             bucket = FIRST_BUCKET + timedelta(hours=7 * len(jobs))
             directory = root / "raw" / f"{bucket:%Y%m%d}" / f"{bucket:%H}" / cc / test_dir
             path = directory / f"{bucket:%Y%m%d%H}_{cc}_{test_dir}.n0.{shard}.jsonl.gz"
-            jobs.append(FileJob(path, len(jobs), bucket, share, nonce))
+            jobs.append(FileJob(path, len(jobs), bucket, share, nonce, given_uids))
     return jobs
 
 
@@ -149,20 +157,24 @@ def write_file(job: FileJob) -> tuple[int, int, int]:
 
 def _line(job: FileJob, template: Template, report_id: str, n: int) -> bytes:
     started = job.bucket + timedelta(seconds=n % 3600)
-    unique = f"{job.nonce}{job.index:04x}{n:06x}"  # 16 hex digits, like OONI's
-    uid = f"{started:%Y%m%d%H%M%S}.{n % 1_000_000:06d}_{template.cc}_{template.test_dir}_{unique}"
-    head = orjson.dumps({"measurement_uid": uid, "report_id": report_id,
-                         "measurement_start_time": f"{started:%Y-%m-%d %H:%M:%S}"})
+    fields = {"report_id": f"{report_id}{n // 3600}", "measurement_start_time": f"{started:%Y-%m-%d %H:%M:%S}"}
+    if job.given_uids:
+        unique = f"{job.nonce}{job.index:04x}{n:06x}"  # 16 hex digits, like OONI's
+        uid = f"{started:%Y%m%d%H%M%S}.{n % 1_000_000:06d}_{template.cc}_{template.test_dir}_{unique}"
+        fields = {"measurement_uid": uid, **fields}
+    head = orjson.dumps(fields)
     body = template.body
     joiner = b"," if len(body) > 2 else b""
     return head[:-1] + joiner + body[1:] + b"\n"
 
 
-def build_tree(source: Path, root: Path, measurements: int, files: int, workers: int) -> Tree:
+def build_tree(
+    source: Path, root: Path, measurements: int, files: int, workers: int, given_uids: bool = False
+) -> Tree:
     templates, skipped = load_templates(source)
     if not templates:
         raise SystemExit(f"no readable measurements under {source}")
-    jobs = plan(templates, root, measurements, files)
+    jobs = plan(templates, root, measurements, files, given_uids)
     with get_context("spawn").Pool(max(1, workers)) as pool:
         results = pool.map(write_file, jobs, chunksize=1)
     return Tree(
