@@ -19,12 +19,17 @@ from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
 from censorwatch.distributed import kept_inputs
-from censorwatch.distributed import process as process_module
 from censorwatch.distributed.process import process_single, process_tree
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
 from tests.integration.test_process_dask import write_tree
-from tests.integration.test_process_linked import LINKED_COLUMNS, PER_FILE, part_rows, stored_measurements
+from tests.integration.test_process_linked import (
+    LINKED_COLUMNS,
+    PER_FILE,
+    files_change_while_read,
+    part_rows,
+    stored_measurements,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -136,17 +141,7 @@ def test_a_file_changed_while_read_keeps_nothing(
     tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, _ = tree
-    real = process_module.identity_of
-    seen: set[Path] = set()
-
-    def changing(path: Path) -> Any:
-        identity = real(path)
-        if path in seen:  # the second look at every file
-            return type(identity)(identity.size + 1, identity.tail)
-        seen.add(path)
-        return identity
-
-    monkeypatch.setattr(process_module, "identity_of", changing)
+    files_change_while_read(monkeypatch)  # every file
     stats = process_single(root / "raw", tmp_path / "out", raw="copy")
     assert len(stats.failed_files) == FILES and stats.written == 0 and not stats.kept_inputs
     assert not list((tmp_path / "out").rglob("*.parquet"))

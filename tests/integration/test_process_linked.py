@@ -182,21 +182,26 @@ def test_plain_files_keep_frames_in_link_mode(tmp_path: Path) -> None:
         assert json.loads(next(store.iter_measurements())["raw"]) == line
 
 
-def test_a_file_changed_while_read_gives_no_parts(
-    tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root, good = tree
+def files_change_while_read(monkeypatch: pytest.MonkeyPatch, prefix: str = "") -> None:
+    """The task's second look at a file whose name starts with `prefix` finds another size."""
     real = process_module.identity_of
     seen: set[Path] = set()
 
     def changing(path: Path) -> Any:
         identity = real(path)
-        if path in seen and path.name.startswith("2024_RU_telegram"):
+        if path in seen and path.name.startswith(prefix):
             return type(identity)(identity.size + 1, identity.tail)
         seen.add(path)
         return identity
 
     monkeypatch.setattr(process_module, "identity_of", changing)
+
+
+def test_a_file_changed_while_read_gives_no_parts(
+    tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, good = tree
+    files_change_while_read(monkeypatch, "2024_RU_telegram")
     stats = process_single(root / "raw", tmp_path / "out", raw="link")
     assert len(stats.failed_files) == 2  # the telegram file of RU, on both days
     assert all("changed while it was read" in error for error in stats.failed_files.values())
