@@ -105,12 +105,15 @@ def process_breakdown(root: Path, out: Path) -> tuple[Clock, float]:
     clock = Clock()
     read_records = ooni_files.read_records
 
-    def timed_read(path: Path) -> Iterator[Any]:
-        return clock.iterate("read", read_records(path))
+    def timed_read(path: Path, shown_as: Path | None = None) -> Iterator[Any]:
+        return clock.iterate("read", read_records(path, shown_as))
+
+    from censorwatch.analysis import record
 
     with ExitStack() as stack:
         stack.enter_context(patched(ooni_files, "read_records", timed_read))
         stack.enter_context(patched(process, "analysed_record", clock.wrap("analyse", process.analysed_record)))
+        stack.enter_context(patched(record, "meta_of", clock.wrap("  meta_of", record.meta_of)))
         stack.enter_context(patched(PartWriter, "add", clock.wrap("parquet", PartWriter.add)))
         stack.enter_context(patched(PartWriter, "close", clock.wrap("parquet", PartWriter.close)))
         started = time.perf_counter()
