@@ -80,11 +80,16 @@ def canonical_json(measurement: Mapping[str, Any]) -> bytes:
 def measurement_uid(measurement: Mapping[str, Any]) -> str:
     """OONI's uid when the measurement carries one, else a deterministic one derived from its
     content, so that ingesting the same measurement twice gives the same uid (idempotence)."""
+    return _measurement_uid(measurement, parse_time(measurement.get("measurement_start_time")))
+
+
+def _measurement_uid(measurement: Mapping[str, Any], started: datetime | None) -> str:
+    # `started` is the measurement's start time, parsed once for the uid and meta_of.
     given = measurement.get("measurement_uid")
     if isinstance(given, str) and given:
         return given
     digest = hashlib.sha256(canonical_json(measurement)).hexdigest()[:32]
-    return uid_for(measurement, digest)
+    return _stamped(measurement, started, digest)
 
 
 def new_measurement_uid(measurement: Mapping[str, Any]) -> str:
@@ -93,8 +98,11 @@ def new_measurement_uid(measurement: Mapping[str, Any]) -> str:
 
 
 def uid_for(measurement: Mapping[str, Any], suffix: str) -> str:
+    return _stamped(measurement, parse_time(measurement.get("measurement_start_time")), suffix)
+
+
+def _stamped(measurement: Mapping[str, Any], started: datetime | None, suffix: str) -> str:
     # Same shape as OONI's measurement_uid: <start time>_<CC>_<testname>_<hex>.
-    started = parse_time(measurement.get("measurement_start_time"))
     stamp = started.strftime("%Y%m%d%H%M%S") if started else "00000000000000"
     cc = str(measurement.get("probe_cc") or WITHHELD_CC)[:2].upper()
     test = str(measurement.get("test_name") or "unknown").replace("_", "")
@@ -140,8 +148,9 @@ def meta_of(measurement: object) -> MeasurementMeta:
         raise MalformedMeasurement("measurement has no test_name")
     raw_input = measurement.get("input")
     target = raw_input if isinstance(raw_input, str) else None
+    started = parse_time(measurement.get("measurement_start_time"))
     return MeasurementMeta(
-        measurement_uid=measurement_uid(measurement),
+        measurement_uid=_measurement_uid(measurement, started),
         report_id=_text(measurement.get("report_id")),
         input=target,
         domain=domain_of(target),
@@ -150,7 +159,7 @@ def meta_of(measurement: object) -> MeasurementMeta:
         probe_cc=(_text(measurement.get("probe_cc")) or WITHHELD_CC).upper(),
         probe_asn=_text(measurement.get("probe_asn")) or WITHHELD_ASN,
         probe_network_name=_text(measurement.get("probe_network_name")),
-        measurement_start_time=parse_time(measurement.get("measurement_start_time")),
+        measurement_start_time=started,
         software_name=_text(measurement.get("software_name")),
         software_version=_text(measurement.get("software_version")),
     )
