@@ -87,6 +87,17 @@ def test_the_output_directory_alone_loads_everything(tree: tuple[Path, int], tmp
         assert loaded.skipped == {} and loaded.stored == loaded.rows > 0
 
 
+def test_an_output_directory_named_like_a_partition_still_loads(tree: tuple[Path, int], tmp_path: Path) -> None:
+    """The copies are found above the part's own test_name=/probe_cc=/date= folders, not above
+    any folder whose name has an "=" in it."""
+    root, good = tree
+    out = tmp_path / "run=7"
+    process_single(root / "raw", out, raw="copy")
+    with Store(tmp_path / "s.duckdb") as store:
+        loaded = load_parquet(store, out)
+    assert (loaded.stored, loaded.skipped) == (good, {})
+
+
 def test_across_file_systems_the_input_is_copied(
     tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

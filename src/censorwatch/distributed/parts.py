@@ -28,13 +28,12 @@ import pyarrow.parquet as pq
 from censorwatch.store.cans import FileIdentity
 from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import LINK_COLUMN_NAMES, LINK_FILE_COLUMNS, PART_COLUMNS
+from censorwatch.store.schema import LINK_COLUMN_NAMES, LINK_FILE_COLUMNS, PART_COLUMNS, PARTITION_KEYS
 
 ROW_GROUP = 1000
 # A row group also ends at this much compressed raw JSON, so a file of large measurements stays
 # bounded.
 ROW_GROUP_BYTES = 8 * 1024 * 1024
-PARTITION_KEYS = ("test_name", "probe_cc", "date")
 NO_DATE = "none"
 SCHEMA = pa.schema([ARROW_SCHEMA.field(name) for name in PART_COLUMNS])
 # raw_zstd holds zstd frames already (store/raw_codec.py): compressing them again costs time

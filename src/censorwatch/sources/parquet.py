@@ -19,7 +19,7 @@ from pathlib import Path
 from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
-from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS
+from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS, PARTITION_KEYS
 
 
 class ParquetSourceError(ValueError):
@@ -104,11 +104,14 @@ def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:
     return path
 
 
+_PARTITION_FOLDERS = tuple(f"{key}=" for key in PARTITION_KEYS)
+
+
 def output_root(part: Path) -> Path:
-    """The directory `process` wrote `part` into: the first one above its key=value folders (so
+    """The directory `process` wrote `part` into: the first one above its partition folders (so
     that `ingest parquet OUT/test_name=web_connectivity` finds OUT/inputs too)."""
     folder = part.parent
-    while "=" in folder.name and folder.parent != folder:
+    while folder.name.startswith(_PARTITION_FOLDERS) and folder.parent != folder:
         folder = folder.parent
     return folder
 

@@ -41,14 +41,16 @@ CAN_COLUMNS = ("raw_can", "raw_offset", "raw_length")
 RAW_COLUMNS = ("raw_zstd", *CAN_COLUMNS)  # where a row keeps its raw measurement, one way or the other
 
 COLUMN_NAMES = tuple(name for name, _ in MEASUREMENT_COLUMNS)
-# Parquet parts (`censorwatch process`) keep raw measurements as frames, never pointers into a
-# store's cans, so a directory of parts is complete in itself.
+# Parquet parts (`censorwatch process`) never point into a store's cans: a row keeps its raw
+# measurement as a frame (`--raw embed`) or names a file of its own (below). Parts lie in
+# key=value folders, in this order.
 PART_COLUMNS = tuple(name for name in COLUMN_NAMES if name not in CAN_COLUMNS)
+PARTITION_KEYS = ("test_name", "probe_cc", "date")
 
-# Parts of `censorwatch process --raw link` keep no frames for the lines of gzip files: each row
-# names the input file (as the worker resolved it), its identity (store/cans.FileIdentity: size and
-# last 8 bytes, hex) and the span of its JSON in the file's decompressed stream; `ingest parquet`
-# keeps the file as a can.
+# Parts of `censorwatch process --raw copy|link` keep no frames for the lines of gzip files: each
+# row names the input file (`link`: as the worker resolved it; `copy`: its copy, relative to the
+# output directory), its identity (store/cans.FileIdentity: size and last 8 bytes, hex) and the
+# span of its JSON in the file's decompressed stream; `ingest parquet` keeps the file as a can.
 LINK_FILE_COLUMNS = ("raw_file", "raw_file_bytes", "raw_file_tail")
 LINK_COLUMN_NAMES = (*LINK_FILE_COLUMNS, "raw_offset", "raw_length")
 
