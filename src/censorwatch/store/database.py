@@ -232,9 +232,7 @@ class Store:
                 # Some were stored before (a re-run). The failed statement left nothing behind;
                 # INSERT OR IGNORE skips them. A plain INSERT first because it takes half the
                 # time of INSERT OR IGNORE on OONI-sized rows (bench/bench_ingest.py).
-                before = self.count()
-                self.con.execute(_INSERT.format(conflict="OR IGNORE"))
-                return self.count() - before
+                return self._inserted(_INSERT.format(conflict="OR IGNORE"))
             return len(unique)
         finally:
             self.con.unregister("incoming_batch")
@@ -262,12 +260,16 @@ class Store:
         """INSERT OR IGNORE what the SQL `select` gives for `columns` (`ingest parquet`), in one
         transaction that keeps `can` if any new row points into it; returns how many were new."""
         with self._memory_guard(), self._transaction():
-            before = self.count()
-            self.con.execute(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
-            added = self.count() - before
+            added = self._inserted(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
             if added and can is not None:
                 self._keep_cans({can.can_id})
         return added
+
+    def _inserted(self, sql: str, params: list[Any] | None = None) -> int:
+        """Runs an INSERT; returns how many rows it added (DuckDB's own count, which leaves out
+        the rows OR IGNORE skipped: no count of the whole table before and after)."""
+        found = self.con.execute(sql, params).fetchone()
+        return int(found[0]) if found else 0
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
