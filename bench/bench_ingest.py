@@ -51,6 +51,7 @@ import gzip
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,8 +196,6 @@ def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
 
 def phase_copy_inputs(spec: dict[str, Any]) -> dict[str, Any]:
     """What `--raw copy` pays per input file when it cannot hard-link: a kernel file copy."""
-    import shutil
-
     out = Path(spec["work"]) / "copied-inputs"
     out.mkdir()
     files = files_of(spec["root"])
@@ -227,8 +226,6 @@ def phase_ingest_parquet(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def remove_store(db: Path) -> None:
-    import shutil
-
     from censorwatch.store.cans import cans_directory
 
     shutil.rmtree(cans_directory(db), ignore_errors=True)
@@ -261,8 +258,6 @@ def phase_process_warm(spec: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - started
     finally:
         cluster.close()
-    import shutil
-
     shutil.rmtree(out)  # nothing reads it (see remove_store)
     return {"measurements": stats.read, "stored": stats.written, "skipped": sum(stats.skipped.values()),
             "seconds": seconds}
@@ -360,7 +355,8 @@ def sample_tree(pid: int, peak: list[int], cpu: dict[tuple[int, float], float]) 
 def ratio(result: dict[str, Any], cores: int, bound: dict[str, Any]) -> float:
     """Throughput / (cores x the bound's throughput on one core)."""
     rate: float = result["measurements"] / result["seconds"]
-    return rate / (cores * bound["measurements"] / bound["seconds"])
+    per_core: float = bound["measurements"] / bound["seconds"]
+    return rate / (cores * per_core)
 
 
 def row(name: str, cores: int, result: dict[str, Any], tree: Tree, bound: dict[str, Any]) -> None:
