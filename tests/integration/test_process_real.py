@@ -32,8 +32,9 @@ def raw_tree(shared_data: Path, root: Path) -> dict[str, dict[str, Any]]:
         day = started.strftime("%Y%m%d") if started else "20000101"
         cc = str(value.get("probe_cc") or "ZZ")
         folder = root / "raw" / day / "00" / cc / str(value["test_name"]).replace("_", "")
-        groups[folder].append(json.dumps(value))
-        by_uid[measurement_uid(value)] = value
+        line = json.dumps(value)
+        groups[folder].append(line)
+        by_uid[measurement_uid(value, line.encode())] = value
     for folder, lines in groups.items():
         folder.mkdir(parents=True, exist_ok=True)
         with gzip.open(folder / "part.n0.0.jsonl.gz", "wt", encoding="utf-8") as handle:
@@ -68,7 +69,7 @@ def test_real_measurements_linked_read_back_byte_for_byte(shared_data: Path, tmp
 
     by_uid = raw_tree(shared_data, tmp_path)
     lines = {
-        measurement_uid(json.loads(line)): line.encode()
+        measurement_uid(json.loads(line), line.encode()): line.encode()
         for path in (tmp_path / "raw").rglob("*.jsonl.gz")
         for line in gzip.decompress(path.read_bytes()).decode().splitlines()
     }

@@ -244,7 +244,10 @@ def test_a_version_2_store_gains_cans_on_a_writable_open(tmp_path: Path) -> None
     with pytest.raises(StoreError, match="schema version 2"):
         Store(db, read_only=True)
     with Store(db) as store:
-        assert store.con.execute("SELECT value FROM schema_info").fetchall() == [("3",)]
+        assert store.con.execute("SELECT key, value FROM schema_info ORDER BY key").fetchall() == [
+            ("uid_scheme", "sha256-sorted-json"), ("version", "3")
+        ]
+        assert store.uid_scheme == "sha256-sorted-json"  # as it derived its uids
         assert [row["raw"] for row in store.iter_measurements()] == [b'{"a": 1}']
     with Store(db, read_only=True) as store:
         assert store.count() == 1

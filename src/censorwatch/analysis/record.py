@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from censorwatch.analysis.dispatch import analyse
-from censorwatch.model.measurement import meta_of
+from censorwatch.model.measurement import UID_FROM_BYTES, meta_of
 from censorwatch.store.database import StoredMeasurement
 
 
@@ -18,13 +18,15 @@ def analysed_record(
     raw: bytes | memoryview | None = None,
     can_id: str | None = None,
     offset: int | None = None,
+    uid_scheme: str = UID_FROM_BYTES,
 ) -> StoredMeasurement:
     """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
     otherwise it is serialised here. `can_id` and `offset` say where `raw` lies in a gzip file
-    the store keeps whole (store/cans.py). Raises model.measurement.MalformedMeasurement for
+    the store keeps whole (store/cans.py). `uid_scheme` derives the uid of a measurement that
+    carries none (model/measurement.py). Raises model.measurement.MalformedMeasurement for
     non-measurements."""
-    meta = meta_of(measurement)
+    text = raw if raw is not None else orjson.dumps(measurement)
+    meta = meta_of(measurement, text, uid_scheme)
     if can_id is not None and raw is not None:
         return StoredMeasurement(meta, b"", analyse(measurement), source, can_id, offset, len(raw))
-    text = raw if raw is not None else orjson.dumps(measurement)
     return StoredMeasurement(meta, text, analyse(measurement), source)

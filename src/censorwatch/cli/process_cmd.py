@@ -11,6 +11,7 @@ import typer
 from censorwatch.cli.apps import app, ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.distributed.process import RAW_MODES, FileResult, ProcessError, process_single, process_tree
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, UID_SCHEMES
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 
@@ -35,6 +36,17 @@ def process(
             "quarter more CPU).",
         ),
     ] = "copy",
+    uid_scheme: Annotated[
+        str,
+        typer.Option(
+            "--uid-scheme",
+            metavar="|".join(UID_SCHEMES),
+            help="How to derive the uid of a measurement that carries none (OONI's raw files carry "
+            f"none). {UID_FROM_BYTES}: sha256 of its JSON as received, for stores made since 2026-11. "
+            f"{UID_FROM_SORTED_JSON}: sha256 of its JSON with sorted keys, for stores made earlier "
+            "(`ingest parquet` says when a store needs it).",
+        ),
+    ] = UID_FROM_BYTES,
 ) -> None:
     """Re-analyse a raw-layout tree into Parquet (test_name/probe_cc/date), one Dask task per file.
 
@@ -44,15 +56,17 @@ def process(
         fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
     if raw not in RAW_MODES:
         fail(f"--raw must be one of {', '.join(RAW_MODES)}, not {raw!r}")
+    if uid_scheme not in UID_SCHEMES:
+        fail(f"--uid-scheme must be one of {', '.join(UID_SCHEMES)}, not {uid_scheme!r}")
     with progress("processing", unit="files") as reporter:
         def advance(_: FileResult) -> None:
             reporter.advance()
 
         try:
             if cluster == "none":
-                stats = process_single(path, out, on_file=advance, raw=raw)
+                stats = process_single(path, out, on_file=advance, raw=raw, uid_scheme=uid_scheme)
             else:
-                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw)
+                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, uid_scheme=uid_scheme)
         except ProcessError as error:
             fail(str(error))
     for line in stats.summary_lines():

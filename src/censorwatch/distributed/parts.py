@@ -25,10 +25,17 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from censorwatch.model.measurement import UID_FROM_BYTES
 from censorwatch.store.cans import FileIdentity
 from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.schema import LINK_COLUMN_NAMES, LINK_FILE_COLUMNS, PART_COLUMNS, PARTITION_KEYS
+from censorwatch.store.schema import (
+    LINK_COLUMN_NAMES,
+    LINK_FILE_COLUMNS,
+    PART_COLUMNS,
+    PARTITION_KEYS,
+    UID_SCHEME_KEY,
+)
 
 ROW_GROUP = 1000
 # A row group also ends at this much compressed raw JSON, so a file of large measurements stays
@@ -79,10 +86,14 @@ class Link:
 class PartWriter:
     """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
-    def __init__(self, out_dir: Path, source_file: Path, link: Link | None = None) -> None:
+    def __init__(
+        self, out_dir: Path, source_file: Path, link: Link | None = None, uid_scheme: str = UID_FROM_BYTES
+    ) -> None:
         """With `link`, rows that carry a span (StoredMeasurement.offset) point into the linked
-        file instead of keeping a frame."""
+        file instead of keeping a frame. `uid_scheme` is how the rows' uids were derived, recorded
+        in each part for `ingest parquet`."""
         self.out_dir = out_dir
+        self.uid_scheme = uid_scheme
         self.stem = f"part-{file_id(source_file)}"
         self.link = link
         # Per partition: the measurements without their JSON, and its frames, made as they arrive
@@ -119,7 +130,7 @@ class PartWriter:
             directory.mkdir(parents=True, exist_ok=True)
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
-            schema = SCHEMA if self.link is None else LINKED_SCHEMA
+            schema = (SCHEMA if self.link is None else LINKED_SCHEMA).with_metadata({UID_SCHEME_KEY: self.uid_scheme})
             self._writers[key] = (pq.ParquetWriter(temporary, schema, compression=COMPRESSION), temporary, final)
         self._writers[key][0].write_table(self._table(buffer, self._frames[key]))
         self._buffers[key] = []

@@ -24,7 +24,7 @@ from typing import Any
 from censorwatch.analysis.record import analysed_record
 from censorwatch.distributed.kept_inputs import KeptInput, keep_input
 from censorwatch.distributed.parts import Link, PartWriter, file_id
-from censorwatch.model.measurement import MalformedMeasurement
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, MalformedMeasurement
 from censorwatch.store.cans import identity_of, is_can_source
 
 RAW_MODES = ("embed", "link", "copy")
@@ -117,9 +117,13 @@ class ProcessStats:
         return lines
 
 
-def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "copy") -> FileResult:
+def process_file(
+    path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "copy", uid_scheme: str = UID_FROM_BYTES
+) -> FileResult:
     """The task: stream one file into its Parquet parts. Never raises for bad content; an
-    unreadable file is reported in FileResult.error with whatever was counted."""
+    unreadable file is reported in FileResult.error with whatever was counted. `uid_scheme`
+    derives the uids of measurements that carry none (model/measurement.py); it must be the
+    scheme of the store the parts will be loaded into."""
     from censorwatch.sources.ooni_files import read_records  # H4's streaming reader
 
     file_path, out = Path(path), Path(out_dir)
@@ -134,7 +138,7 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", ra
             # Taken before the file is read: a file replaced while it is read is not linked to.
             name = kept.relative if kept is not None else str(file_path.resolve())
             link = Link(name, identity_of(read_from))
-        with PartWriter(out, file_path, link) as writer:
+        with PartWriter(out, file_path, link, uid_scheme) as writer:
             linked_as = link.name if link is not None else None
             for record in read_records(read_from, shown_as=file_path):
                 result.read += 1
@@ -142,7 +146,9 @@ def process_file(path: str | Path, out_dir: str | Path, source: str = "ooni", ra
                     result.skip(_reason(record.error), record.location)
                     continue
                 try:
-                    stored = analysed_record(record.measurement, source, record.raw, linked_as, record.offset)
+                    stored = analysed_record(
+                        record.measurement, source, record.raw, linked_as, record.offset, uid_scheme
+                    )
                 except MalformedMeasurement as error:
                     result.skip(f"not a measurement: {error}", record.location)
                     continue
@@ -185,16 +191,26 @@ def input_files(source: Path) -> list[Path]:
 
 
 def process_single(
-    source: Path, out_dir: Path, on_file: Callable[[FileResult], None] | None = None, *, raw: str = "copy"
+    source: Path,
+    out_dir: Path,
+    on_file: Callable[[FileResult], None] | None = None,
+    *,
+    raw: str = "copy",
+    uid_scheme: str = UID_FROM_BYTES,
 ) -> ProcessStats:
     """The same output as process_tree, in this process (the baseline and the reference)."""
-    _check_raw(raw)
-    return _run(source, out_dir, lambda files: (process_file(p, out_dir, raw=raw) for p in files), on_file)
+    _check_options(raw, uid_scheme)
+    return _run(
+        source, out_dir, lambda files: (process_file(p, out_dir, raw=raw, uid_scheme=uid_scheme) for p in files),
+        on_file,
+    )
 
 
-def _check_raw(raw: str) -> None:
+def _check_options(raw: str, uid_scheme: str) -> None:
     if raw not in RAW_MODES:
         raise ProcessError(f"raw must be one of {', '.join(RAW_MODES)}, not {raw!r}")
+    if uid_scheme not in UID_SCHEMES:
+        raise ProcessError(f"uid scheme must be one of {', '.join(UID_SCHEMES)}, not {uid_scheme!r}")
 
 
 def process_tree(
@@ -207,13 +223,14 @@ def process_tree(
     connect_timeout: str = "10s",
     on_file: Callable[[FileResult], None] | None = None,
     raw: str = "copy",
+    uid_scheme: str = UID_FROM_BYTES,
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
     other value is a scheduler address such as tcp://host:8786."""
     from dask.distributed import Client, as_completed
 
-    _check_raw(raw)
+    _check_options(raw, uid_scheme)
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
         if cluster == "local":
@@ -229,7 +246,10 @@ def process_tree(
             # Largest first: a large file left for last would keep one worker busy while the
             # others idle (the scheduler hands out tasks in the order given).
             by_size = sorted(files, key=_size, reverse=True)
-            futures = client.map(process_file, [str(p) for p in by_size], out_dir=str(out_dir), raw=raw, pure=False)
+            futures = client.map(
+                process_file, [str(p) for p in by_size], out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme,
+                pure=False,
+            )
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
-from censorwatch.model.measurement import MalformedMeasurement
+from censorwatch.model.measurement import UID_FROM_BYTES, MalformedMeasurement
 from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
 from censorwatch.store.cans import StagedCan, is_can_source
@@ -50,16 +50,17 @@ class IngestStats:
 
 
 def to_stored(
-    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None
+    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None, uid_scheme: str = UID_FROM_BYTES
 ) -> StoredMeasurement | None:
     """The record analysed, or None (counted) when it is not a measurement. With `can_id`, the
-    row points into that can at the record's offset instead of keeping a frame."""
+    row points into that can at the record's offset instead of keeping a frame. `uid_scheme` is
+    the store's (Store.uid_scheme)."""
     if record.error is not None or record.measurement is None:
         stats.skip(record.error or "empty record", record.location)
         return None
     in_can = can_id if record.offset is not None else None  # a record of a gzip file has an offset
     try:
-        return analysed_record(record.measurement, source, record.raw, in_can, record.offset)
+        return analysed_record(record.measurement, source, record.raw, in_can, record.offset, uid_scheme)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None
@@ -95,10 +96,10 @@ class _Batches:
 
 
 def _add_records(records: Iterable[RawRecord], source: str, batches: _Batches, can_id: str | None = None) -> None:
-    stats = batches.stats
+    stats, uid_scheme = batches.stats, batches.store.uid_scheme
     for record in records:
         stats.read += 1
-        stored = to_stored(record, source, stats, can_id)
+        stored = to_stored(record, source, stats, can_id, uid_scheme)
         if stored is not None:
             batches.add(stored)
 

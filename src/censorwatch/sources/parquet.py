@@ -7,7 +7,10 @@ Rows of parts written with `--raw link` or `--raw copy` keep no frame: they name
 relative to it) and the span of their JSON in it. Each such file is copied into the store's cans (store/cans.py),
 checked against the identity the part recorded, and its rows are stored pointing into the copy,
 one transaction per file. A file that is gone or was replaced costs its rows, counted by reason;
-nothing else is lost, and loading again once the file is back stores them."""
+nothing else is lost, and loading again once the file is back stores them.
+
+Each part records how its uids were derived (schema.UID_SCHEME_KEY, model/measurement.py); a part
+whose scheme is not the store's is counted and not loaded."""
 
 from __future__ import annotations
 
@@ -16,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from censorwatch.model.measurement import UID_FROM_SORTED_JSON
 from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
-from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS, PARTITION_KEYS
+from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS, PARTITION_KEYS, UID_SCHEME_KEY
 
 
 class ParquetSourceError(ValueError):
@@ -86,6 +90,9 @@ def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
     rows_row = con.execute(f"SELECT count(*) FROM {source}", [files]).fetchone()
     load = ParquetLoad(parts=len(parts), rows=int(rows_row[0]) if rows_row else 0)
+    files = _same_uid_scheme(store, files, load)
+    if not files:
+        return load
     embedded = " WHERE raw_file IS NULL" if linked else ""
     load.stored += store.insert_selected(
         PART_COLUMNS,
@@ -95,6 +102,32 @@ def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path
     if linked:
         _load_linked(store, files, load, moved)
     return load
+
+
+def _same_uid_scheme(store: Store, files: list[str], load: ParquetLoad) -> list[str]:
+    """The parts whose uids were derived as the store derives them; the others are counted, not
+    loaded: their measurements would be stored a second time under other uids."""
+    rows = store.con.execute(
+        "SELECT file_name, decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [files, UID_SCHEME_KEY]
+    ).fetchall()
+    # Parts written before the scheme was recorded derived uids from sorted JSON.
+    schemes = {str(name): str(value) for name, value in rows}
+    other = {name for name in files if schemes.get(name, UID_FROM_SORTED_JSON) != store.uid_scheme}
+    if not other:
+        return files
+    sizes = store.con.execute(
+        "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name", [sorted(other)]
+    ).fetchall()
+    remedy = f"this store uses {store.uid_scheme}: run `censorwatch process --uid-scheme {store.uid_scheme}`"
+    for name, count in sizes:
+        scheme = schemes.get(str(name))
+        if scheme is None:
+            reason = (f"parts do not say how their uids were derived (written before 2026-11, or rewritten "
+                      f"since), so {UID_FROM_SORTED_JSON}; {remedy}")
+        else:
+            reason = f"parts derive uids by {scheme}; {remedy}"
+        load.skip(reason, int(count), str(name))
+    return [name for name in files if name not in other]
 
 
 def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:

@@ -13,13 +13,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from censorwatch.model.measurement import MeasurementMeta
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
 from censorwatch.store.raw_codec import compress
 from censorwatch.store.schema import COLUMN_NAMES, RAW_COLUMNS, SCHEMA_STATEMENTS
-from censorwatch.store.upgrade import needs_upgrade, stored_version, upgrade
+from censorwatch.store.upgrade import columns_of, needs_upgrade, stored_version, upgrade
 
 DEFAULT_BATCH = 2000
 # DuckDB checkpoints each time its write-ahead log passes 16 MB; with OONI-sized rows that came
@@ -161,8 +161,15 @@ class Store:
                 raise StoreError(
                     f"CENSORWATCH_DB_MEMORY={limit!r} is not a memory size DuckDB understands (e.g. 4GB): {error}"
                 ) from error
+            existed = bool(columns_of(self.con, "measurements"))
             for statement in SCHEMA_STATEMENTS:
                 self.con.execute(statement)
+            # A store made before schemes were recorded derived its uids from sorted JSON, and
+            # keeps doing so: a measurement ingested again must find its first uid.
+            self.con.execute(
+                "INSERT OR IGNORE INTO schema_info VALUES ('uid_scheme', ?)",
+                [UID_FROM_SORTED_JSON if existed else UID_FROM_BYTES],
+            )
             upgrade(self.con)
             if self.shelf is not None:
                 listed = {row[0] for row in self.con.execute("SELECT can_id FROM cans").fetchall()}
@@ -174,6 +181,14 @@ class Store:
                 f"{self.path} was written by an older censorwatch (schema version {version}); open it for "
                 "writing once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
             )
+        self.uid_scheme = self._uid_scheme()
+
+    def _uid_scheme(self) -> str:
+        """How this store derives the uid of a measurement that carries none (model/measurement.py)."""
+        if not columns_of(self.con, "schema_info"):
+            return UID_FROM_BYTES  # nothing stored yet, and read-only: nothing to match
+        rows = self.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
+        return str(rows[0][0]) if rows else UID_FROM_SORTED_JSON
 
     def __enter__(self) -> Store:
         return self

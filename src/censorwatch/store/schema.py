@@ -54,6 +54,10 @@ PARTITION_KEYS = ("test_name", "probe_cc", "date")
 LINK_FILE_COLUMNS = ("raw_file", "raw_file_bytes", "raw_file_tail")
 LINK_COLUMN_NAMES = (*LINK_FILE_COLUMNS, "raw_offset", "raw_length")
 
+# Parquet key-value metadata of a part: how `process` derived the uids of measurements that carry
+# none (model/measurement.py UID_SCHEMES). Parts without it derived them from sorted JSON.
+UID_SCHEME_KEY = "censorwatch.uid_scheme"
+
 SCHEMA_VERSION = "3"
 
 

@@ -1,0 +1,167 @@
+"""How a uid is derived for a measurement that carries none (OONI's raw files carry none):
+sha256 of its JSON as received in stores made now, sha256 of its sorted JSON in stores made
+before, which keep deriving them so. Parts say which scheme they used, and `ingest parquet` loads
+only parts that match the store."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from censorwatch.cli.main import app
+from censorwatch.distributed.process import ProcessError, process_single
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, measurement_uid, meta_of
+from censorwatch.sources.ingest import ingest_files
+from censorwatch.sources.parquet import load_parquet
+from censorwatch.store import Store
+from tests.integration.test_process_dask import measurement
+
+pytestmark = pytest.mark.integration
+
+PER_FILE = 20
+
+
+def _line(i: int, test: str, cc: str) -> str:
+    value = measurement(i, test, cc, "2024-03-01")
+    del value["measurement_uid"]  # as in OONI's raw files
+    return json.dumps(value)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, list[str]]:
+    """raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz of measurements without uids; returns the lines."""
+    every: list[str] = []
+    for cc in ("RU", "IR"):
+        for test in ("telegram", "web_connectivity"):
+            folder = tmp_path / "in" / "raw" / "20240301" / "00" / cc / test.replace("_", "")
+            folder.mkdir(parents=True)
+            lines = [_line(i, test, cc) for i in range(PER_FILE)]
+            (folder / f"2024_{cc}_{test}.n0.0.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode() + b"\n"))
+            every += lines
+    return tmp_path / "in" / "raw", every
+
+
+def _uids(db: Path) -> set[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {row[0] for row in con.execute("SELECT measurement_uid FROM measurements").fetchall()}
+
+
+def _old_store(db: Path, raw: Path) -> int:
+    """A store as censorwatch made it before schemes were recorded: uids from sorted JSON, and no
+    uid_scheme in schema_info."""
+    with Store(db) as store:
+        store.uid_scheme = UID_FROM_SORTED_JSON
+        stored = ingest_files(store, [raw]).stored
+        store.con.execute("DELETE FROM schema_info WHERE key = 'uid_scheme'")
+    return stored
+
+
+def test_a_uid_is_the_sha256_of_the_json_as_received() -> None:
+    line = _line(1, "telegram", "RU").encode()
+    value = json.loads(line)
+    suffix = hashlib.sha256(line).hexdigest()[:32]  # what `sha256sum` prints for the line
+    assert measurement_uid(value, line) == f"20240301010000_RU_telegram_{suffix}"
+    assert meta_of(value, memoryview(line)).measurement_uid.endswith(suffix)
+    # Another serialisation of the same measurement is another uid.
+    assert measurement_uid(value, json.dumps(value, indent=2).encode()) != measurement_uid(value, line)
+    # Without the bytes: those analysis/record.py stores for it.
+    assert measurement_uid(value) == measurement_uid(value, orjson.dumps(value))
+    assert measurement_uid({**value, "measurement_uid": "given"}, line) == "given"
+
+
+def test_the_sorted_json_scheme_gives_the_uids_of_earlier_stores() -> None:
+    value = {
+        "test_name": "some_future_test", "input": "https://a.example/", "probe_cc": "ru", "probe_asn": "AS12389",
+        "measurement_start_time": "2026-01-02 03:04:05", "test_keys": {"blocking": False},
+    }
+    # The value censorwatch derived for this measurement before schemes existed.
+    expected = "20260102030405_RU_somefuturetest_e65267c6212af877c21b4f66abc171cf"
+    for raw in (None, orjson.dumps(value), json.dumps(value, indent=2).encode()):
+        assert measurement_uid(value, raw, UID_FROM_SORTED_JSON) == expected
+    with pytest.raises(ValueError, match="uid scheme must be one of"):
+        measurement_uid(value, None, "md5")
+
+
+def test_a_new_store_derives_from_bytes_and_keeps_doing_so(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    raw, lines = tree
+    db = tmp_path / "new.duckdb"
+    with Store(db) as store:
+        assert store.uid_scheme == UID_FROM_BYTES
+        assert ingest_files(store, [raw]).stored == len(lines)
+    with Store(db) as store:
+        assert store.uid_scheme == UID_FROM_BYTES
+        again = ingest_files(store, [raw])
+        assert (again.stored, again.duplicates) == (0, len(lines))
+    assert _uids(db) == {measurement_uid(json.loads(line), line.encode()) for line in lines}
+
+
+def test_an_earlier_store_keeps_its_uids_and_stays_idempotent(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    raw, lines = tree
+    db = tmp_path / "old.duckdb"
+    assert _old_store(db, raw) == len(lines)
+    with Store(db, read_only=True) as reader:
+        assert reader.uid_scheme == UID_FROM_SORTED_JSON
+    with Store(db) as store:
+        assert store.uid_scheme == UID_FROM_SORTED_JSON
+        again = ingest_files(store, [raw])
+        assert (again.stored, again.duplicates) == (0, len(lines))
+        recorded = store.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
+    assert recorded == [(UID_FROM_SORTED_JSON,)]
+    assert _uids(db) == {measurement_uid(json.loads(line), None, UID_FROM_SORTED_JSON) for line in lines}
+
+
+def test_parts_load_only_into_a_store_of_their_scheme(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    raw, lines = tree
+    db = tmp_path / "old.duckdb"
+    _old_store(db, raw)
+    process_single(raw, tmp_path / "parts")  # the default: from bytes
+    refused = CliRunner().invoke(app, ["ingest", "parquet", str(tmp_path / "parts"), "--db", str(db)])
+    assert refused.exit_code == 1, refused.output
+    assert f"stored: 0, already stored: 0\nskipped rows: {len(lines)}" in refused.stderr
+    assert "run `censorwatch process --uid-scheme sha256-sorted-json`" in refused.stderr
+    assert len(_uids(db)) == len(lines)
+
+    done = CliRunner().invoke(app, ["process", str(raw), "--out", str(tmp_path / "old-parts"), "--cluster", "none",
+                                    "--uid-scheme", UID_FROM_SORTED_JSON])
+    assert done.exit_code == 0, done.output
+    loaded = CliRunner().invoke(app, ["ingest", "parquet", str(tmp_path / "old-parts"), "--db", str(db)])
+    assert loaded.exit_code == 0, loaded.output
+    assert f"stored: 0, already stored: {len(lines)}" in loaded.stderr
+
+    with Store(tmp_path / "new.duckdb") as store:
+        assert load_parquet(store, tmp_path / "parts").stored == len(lines)
+        assert load_parquet(store, tmp_path / "old-parts").skipped == {
+            "parts derive uids by sha256-sorted-json; this store uses sha256-bytes: "
+            "run `censorwatch process --uid-scheme sha256-bytes`": len(lines)
+        }
+
+
+def test_parts_that_do_not_say_are_taken_as_made_before_schemes(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    raw, lines = tree
+    process_single(raw, tmp_path / "parts", raw="embed")
+    part = sorted((tmp_path / "parts").rglob("*.parquet"))[0]
+    con = duckdb.connect()
+    count = con.execute("SELECT count(*) FROM read_parquet(?)", [str(part)]).fetchall()[0][0]
+    rewritten = tmp_path / "rewritten.parquet"
+    con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO '{rewritten}' (FORMAT parquet)", [str(part)])
+    rewritten.replace(part)
+    with Store(tmp_path / "new.duckdb") as store:
+        loaded = load_parquet(store, tmp_path / "parts")
+    assert loaded.stored == len(lines) - count
+    [(reason, skipped)] = loaded.skipped.items()
+    assert skipped == count and reason.startswith("parts do not say how their uids were derived")
+
+
+def test_an_unknown_scheme_is_a_clear_error(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    raw, _ = tree
+    result = CliRunner().invoke(app, ["process", str(raw), "--out", str(tmp_path / "o"), "--uid-scheme", "md5"])
+    assert result.exit_code == 2 and "--uid-scheme must be one of" in result.stderr
+    with pytest.raises(ProcessError, match="uid scheme must be one of"):
+        process_single(raw, tmp_path / "o", uid_scheme="md5")
