@@ -165,3 +165,17 @@ def test_an_unknown_scheme_is_a_clear_error(tree: tuple[Path, list[str]], tmp_pa
     assert result.exit_code == 2 and "--uid-scheme must be one of" in result.stderr
     with pytest.raises(ProcessError, match="uid scheme must be one of"):
         process_single(raw, tmp_path / "o", uid_scheme="md5")
+
+
+def test_sha256_of_an_exported_line_gives_its_uid(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """What README promises a reader: `export measurements` writes each line of a raw file as it
+    was received, and the first 32 hex digits of its sha256 end its uid in `export verdicts`."""
+    raw, lines = tree
+    db = str(tmp_path / "new.duckdb")
+    assert CliRunner().invoke(app, ["ingest", "ooni", str(raw), "--db", db]).exit_code == 0
+    exported = CliRunner().invoke(app, ["export", "measurements", "--db", db])
+    verdicts = CliRunner().invoke(app, ["export", "verdicts", "--db", db, "--format", "jsonl"])
+    assert exported.exit_code == verdicts.exit_code == 0
+    assert sorted(exported.stdout.splitlines()) == sorted(lines)
+    suffixes = {json.loads(row)["measurement_uid"].rsplit("_", 1)[1] for row in verdicts.stdout.splitlines()}
+    assert suffixes == {hashlib.sha256(line.encode()).hexdigest()[:32] for line in exported.stdout.splitlines()}
