@@ -168,10 +168,9 @@ def print_template_costs(source: Path, repeats: int) -> None:
     rows: list[tuple[str, int, float, float]] = []
     templates = load_templates(source)[0]
     for template in templates:  # first calls build lookup tables and compile patterns: not timed
-        analysed_record(orjson.loads(template.body), "ooni", template.body.decode())
+        analysed_record(orjson.loads(template.body), "ooni", template.body)
     for template in templates:
         raw = template.body
-        text = raw.decode()
         started = time.perf_counter()
         for _ in range(repeats):
             orjson.loads(raw)
@@ -179,7 +178,7 @@ def print_template_costs(source: Path, repeats: int) -> None:
         measurement = orjson.loads(raw)
         started = time.perf_counter()
         for _ in range(repeats):
-            analysed_record(measurement, "ooni", text)
+            analysed_record(measurement, "ooni", raw)
         analyse = (time.perf_counter() - started) / repeats
         rows.append((template.name.rsplit("/", 1)[-1], len(raw), parse, analyse))
     total_parse = sum(r[2] for r in rows)
