@@ -8,6 +8,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -21,6 +23,7 @@ from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, 
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
+from censorwatch.store.database import StoreError
 from tests.integration.test_process_dask import measurement
 
 pytestmark = pytest.mark.integration
@@ -179,3 +182,18 @@ def test_sha256_of_an_exported_line_gives_its_uid(tree: tuple[Path, list[str]], 
     assert sorted(exported.stdout.splitlines()) == sorted(lines)
     suffixes = {json.loads(row)["measurement_uid"].rsplit("_", 1)[1] for row in verdicts.stdout.splitlines()}
     assert suffixes == {hashlib.sha256(line.encode()).hexdigest()[:32] for line in exported.stdout.splitlines()}
+
+
+def test_a_scheme_this_version_does_not_know_is_a_clear_error(tmp_path: Path) -> None:
+    """A store a newer censorwatch made with another scheme: writing to it would derive uids
+    that match nothing in it, so it is refused; reading it still works."""
+    db = tmp_path / "newer.duckdb"
+    with Store(db) as store:
+        store.con.execute("UPDATE schema_info SET value = 'blake3-bytes' WHERE key = 'uid_scheme'")
+    with pytest.raises(StoreError, match="derives uids by 'blake3-bytes'"):
+        Store(db)
+    with Store(db, read_only=True) as reader:
+        assert reader.uid_scheme == "blake3-bytes" and reader.count() == 0
+    result = subprocess.run([sys.executable, "-m", "censorwatch", "ingest", "ooni", str(tmp_path), "--db", str(db)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "blake3-bytes" in result.stderr and "Traceback" not in result.stderr

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, MeasurementMeta
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, UID_SCHEMES, MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
@@ -182,6 +182,12 @@ class Store:
                 "writing once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
             )
         self.uid_scheme = self._uid_scheme()
+        if not read_only and self.uid_scheme not in UID_SCHEMES:
+            self.con.close()
+            raise StoreError(
+                f"{self.path} derives uids by {self.uid_scheme!r}, which this censorwatch does not know "
+                f"(it knows {', '.join(UID_SCHEMES)}): it was written by a newer version; use that one to write to it"
+            )
 
     def _uid_scheme(self) -> str:
         """How this store derives the uid of a measurement that carries none (model/measurement.py)."""
