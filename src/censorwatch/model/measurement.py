@@ -108,6 +108,21 @@ def _measurement_uid(
     given = measurement.get("measurement_uid")
     if isinstance(given, str) and given:
         return given
+    return _derived(measurement, started, raw, scheme)
+
+
+def derived_uid(
+    measurement: Mapping[str, Any], raw: bytes | memoryview | None = None, scheme: str = UID_FROM_BYTES
+) -> str:
+    """The uid `scheme` derives from the measurement, even when it carries one: what the same
+    measurement read from a raw file would be stored under (sources/ingest.py, for measurements
+    fetched from OONI's API under OONI's uid)."""
+    return _derived(measurement, parse_time(measurement.get("measurement_start_time")), raw, scheme)
+
+
+def _derived(
+    measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None, scheme: str
+) -> str:
     if scheme == UID_FROM_BYTES:
         content = orjson.dumps(measurement) if raw is None else raw
     elif scheme == UID_FROM_SORTED_JSON:

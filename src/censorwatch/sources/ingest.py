@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,10 +61,15 @@ def to_stored(
         return None
     in_can = can_id if record.offset is not None else None  # a record of a gzip file has an offset
     try:
-        return analysed_record(record.measurement, source, record.raw, in_can, record.offset, uid_scheme)
+        stored = analysed_record(record.measurement, source, record.raw, in_can, record.offset, uid_scheme)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None
+    if record.ooni_uid is None or record.ooni_uid == stored.meta.measurement_uid:
+        return stored
+    # Under OONI's uid, known also by the uid its JSON derives, as a raw file's line would be.
+    meta = dataclasses.replace(stored.meta, measurement_uid=record.ooni_uid)
+    return dataclasses.replace(stored, meta=meta, also_known_as=stored.meta.measurement_uid)
 
 
 class _Batches:

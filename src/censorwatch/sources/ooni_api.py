@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -122,9 +122,9 @@ class OoniApi:
         if response.status_code != 200:
             return RawRecord(None, None, f"raw measurement answered HTTP {response.status_code}", location)
         record = parse_line(response.content, location)
-        if record.measurement is not None:
-            # Keep OONI's own uid so a measurement fetched twice is stored once.
-            record.measurement.setdefault("measurement_uid", uid)
+        if record.measurement is not None and not record.measurement.get("measurement_uid"):
+            # Stored under OONI's own uid, so that a measurement fetched twice is stored once.
+            return replace(record, ooni_uid=uid)
         return record
 
 

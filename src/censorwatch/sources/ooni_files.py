@@ -31,6 +31,9 @@ class RawRecord:
     # Where `raw` begins in the file's (decompressed) stream, for lines of gzip files: the store
     # keeps such files whole and finds each measurement in them again (store/cans.py).
     offset: int | None = None
+    # For a measurement fetched from OONI's API whose JSON carries no uid: the uid OONI gave it,
+    # which it is stored under (sources/ingest.py).
+    ooni_uid: str | None = None
 
 
 def is_measurement_file(path: Path) -> bool:

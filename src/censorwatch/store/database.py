@@ -62,6 +62,10 @@ class StoredMeasurement:
     can_id: str | None = None
     offset: int | None = None
     length: int | None = None
+    # The uid derived from its JSON, when it is stored under another (OONI's, for a measurement
+    # fetched from OONI's API): the same measurement read from a raw file has this uid, and is
+    # recognised as stored (Store.add, table uid_aliases).
+    also_known_as: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The row as a dict (tests and benchmarks build tables from it): batch_table's columns,
@@ -134,6 +138,15 @@ _INSERT = (
 )
 
 
+def resolve_uid(con: duckdb.DuckDBPyConnection, uid: str) -> str:
+    """`uid`, or the uid of the measurement it is an alias of (table uid_aliases; a store no
+    writer has opened since aliases exist has none)."""
+    if not columns_of(con, "uid_aliases"):
+        return uid
+    rows = con.execute("SELECT measurement_uid FROM uid_aliases WHERE alias = ?", [uid]).fetchall()
+    return str(rows[0][0]) if rows else uid
+
+
 class StoreError(RuntimeError):
     """The store cannot be used as asked (for example: it needs an upgrade and was opened read-only)."""
 
@@ -182,6 +195,9 @@ class Store:
                 "writing once (for example `censorwatch ingest ooni --db PATH` with no files) to upgrade it"
             )
         self.uid_scheme = self._uid_scheme()
+        self._aliases_in_use = not read_only and bool(
+            self.con.execute("SELECT EXISTS (SELECT 1 FROM uid_aliases)").fetchall()[0][0]
+        )
         if not read_only and self.uid_scheme not in UID_SCHEMES:
             self.con.close()
             raise StoreError(
@@ -243,6 +259,48 @@ class Store:
     def _insert(self, items: list[StoredMeasurement]) -> int:
         # Within one batch the same uid may appear twice (a file listing a measurement twice).
         unique = list({item.meta.measurement_uid: item for item in items}.values())
+        aliases: list[tuple[str, str]] = []
+        if self._aliases_in_use or any(item.also_known_as for item in unique):
+            unique, aliases = self._under_aliases(unique)
+        added = self._insert_unique(unique) if unique else 0
+        if aliases:
+            # After the rows: a run killed in between leaves a row without its alias (the other
+            # source's copy could be stored again later), never an alias without its row.
+            self.con.executemany("INSERT OR IGNORE INTO uid_aliases VALUES (?, ?)", aliases)
+            self._aliases_in_use = True
+        return added
+
+    def _under_aliases(
+        self, unique: list[StoredMeasurement]
+    ) -> tuple[list[StoredMeasurement], list[tuple[str, str]]]:
+        """The items to insert, and the aliases to record: a uid that is an alias of a stored
+        measurement is stored already; a measurement fetched from OONI's API whose derived uid is
+        stored (read from a raw file first) is too, and OONI's uid becomes an alias of it."""
+        aliased = self._aliased(item.meta.measurement_uid for item in unique) if self._aliases_in_use else set()
+        derived = self.known_uids(item.also_known_as for item in unique if item.also_known_as)
+        kept: list[StoredMeasurement] = []
+        aliases: list[tuple[str, str]] = []
+        for item in unique:
+            uid = item.meta.measurement_uid
+            if uid in aliased:
+                continue
+            if item.also_known_as in derived:
+                aliases.append((uid, item.also_known_as))
+                continue
+            kept.append(item)
+            if item.also_known_as:
+                aliases.append((item.also_known_as, uid))
+        return kept, aliases
+
+    def _aliased(self, uids: Iterable[str]) -> set[str]:
+        rows = self.con.execute("SELECT alias FROM uid_aliases WHERE list_contains(?, alias)", [list(uids)]).fetchall()
+        return {row[0] for row in rows}
+
+    def resolve_uid(self, uid: str) -> str:
+        """The uid a measurement is stored under, for a uid that may be an alias of it."""
+        return resolve_uid(self.con, uid)
+
+    def _insert_unique(self, unique: list[StoredMeasurement]) -> int:
         self.con.register("incoming_batch", batch_table(unique))
         try:
             if any(item.can_id in self._staged and not self._staged[item.can_id].kept for item in unique):
@@ -280,6 +338,9 @@ class Store:
     ) -> int:
         """INSERT OR IGNORE what the SQL `select` gives for `columns` (`ingest parquet`), in one
         transaction that keeps `can` if any new row points into it; returns how many were new."""
+        if self._aliases_in_use:  # rows whose uid is another of a stored measurement's
+            select = (f"SELECT * FROM ({select}) AS chosen "
+                      "WHERE chosen.measurement_uid NOT IN (SELECT alias FROM uid_aliases)")
         with self._memory_guard(), self._transaction():
             added = self._inserted(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
             if added and can is not None:

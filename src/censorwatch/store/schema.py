@@ -72,9 +72,18 @@ CREATE_CANS = (
     "bytes BIGINT NOT NULL, added TIMESTAMP NOT NULL)"
 )
 
+# Another uid of a stored measurement: a measurement fetched from OONI's API is stored under
+# OONI's uid and known also by the uid its JSON derives (the one a raw file's line gets), or the
+# other way round when the raw file came first. Either uid then finds it, and reading it again
+# from the other source stores nothing.
+CREATE_UID_ALIASES = (
+    "CREATE TABLE IF NOT EXISTS uid_aliases (alias VARCHAR PRIMARY KEY, measurement_uid VARCHAR NOT NULL)"
+)
+
 SCHEMA_STATEMENTS = (
     create_measurements(),
     CREATE_CANS,
+    CREATE_UID_ALIASES,
     "CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)",
     f"INSERT OR IGNORE INTO schema_info VALUES ('version', '{SCHEMA_VERSION}')",
 )

@@ -12,6 +12,7 @@ import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
+from censorwatch.store.database import resolve_uid
 from censorwatch.store.raw_access import RawFetcher, RawUnavailable
 from censorwatch.store.schema import RAW_COLUMNS
 from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql
@@ -315,8 +316,15 @@ def _raw_text(cur: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> str | N
 
 
 def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | None:
-    """One stored measurement: its indexed fields, our verdict and the raw OONI JSON, parsed."""
+    """One stored measurement: its indexed fields, our verdict and the raw OONI JSON, parsed.
+    `uid` may be another uid of it (OONI's, or the one its JSON derives: store/schema.py
+    CREATE_UID_ALIASES); the row says the uid it is stored under."""
     found = _records(cur.execute("SELECT * FROM measurements WHERE measurement_uid = ?", [uid]))
+    if not found:
+        stored_as = resolve_uid(cur, uid)
+        if stored_as == uid:
+            return None
+        found = _records(cur.execute("SELECT * FROM measurements WHERE measurement_uid = ?", [stored_as]))
     if not found:
         return None
     stored = found[0]
