@@ -5,8 +5,9 @@ JSON library (orjson, as sources.ooni_files does), nothing else", measured in th
                                            [--profile auto|always|never]
 
 Builds a raw-layout tree (raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz) in a temporary directory by
-replicating every readable real measurement of ../shared/data/ooni/measurements with fresh ids
-(bench_ingest_data.py). No network. Then, each in a fresh interpreter so its peak RSS is its own
+replicating every readable real measurement of ../shared/data/ooni/measurements, lines without a
+measurement_uid as in OONI's raw files (--given-uids: a fresh one in each) (bench_ingest_data.py).
+No network. Then, each in a fresh interpreter so its peak RSS is its own
 (sampled: the process and all its children, summed, so Dask workers count):
 
   bound         censorwatch's line reader (sources/line_reader.py, as ingest reads) + orjson.loads,
@@ -35,6 +36,9 @@ replicating every readable real measurement of ../shared/data/ooni/measurements 
                 the same job on a LocalCluster started, and its workers' imports done, before the
                 clock: what a long run sustains once the cluster's start is spread over it (CPU s
                 still counts the whole process tree, start-up included)
+  deriving uids  every line's uid derived under each scheme of model/measurement.py, one process,
+                CPU time of the derivation alone: the scheme new stores use against the one of
+                stores made before 2026-11, in the same run
 
 "x bound/c" is throughput / (cores x bound per core), the issue's measure (target >= 0.50);
 "x b/CPU" is measurements per CPU second over the bound's, which holds when other jobs share the
@@ -283,6 +287,27 @@ def phase_profile(spec: dict[str, Any]) -> dict[str, Any]:
     return {"measurements": spec["measurements"], "seconds": seconds}
 
 
+def phase_uids(spec: dict[str, Any]) -> dict[str, Any]:
+    """What deriving a uid costs under each scheme (model/measurement.py), on every line of the
+    tree, whether or not it carries one: the same run's baseline for the scheme new stores use."""
+    from censorwatch.model.measurement import UID_SCHEMES, derived_uid
+    from censorwatch.sources.ooni_files import read_records
+
+    seconds = dict.fromkeys(UID_SCHEMES, 0.0)
+    count = 0
+    clock = time.process_time
+    for path in files_of(spec["root"]):
+        for record in read_records(Path(path)):
+            if record.measurement is None or record.raw is None:
+                continue
+            count += 1
+            for scheme in UID_SCHEMES:
+                started = clock()
+                derived_uid(record.measurement, record.raw, scheme)
+                seconds[scheme] += clock() - started
+    return {"measurements": count, "seconds": sum(seconds.values()), "schemes": seconds}
+
+
 PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gunzip": phase_gunzip, "bound": phase_bound, "bound-stdlib": phase_bound_stdlib,
     "bound-parallel": phase_bound_parallel, "ingest": phase_ingest,
@@ -294,7 +319,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process-copy": lambda spec: phase_process({**spec, "raw": "copy"}),
     "process-copy-warm": lambda spec: phase_process_warm({**spec, "raw": "copy"}),
     "ingest-parquet-copy": lambda spec: phase_ingest_parquet({**spec, "raw": "copy"}),
-    "copy-inputs": phase_copy_inputs,
+    "copy-inputs": phase_copy_inputs, "uids": phase_uids,
 }
 
 
@@ -422,6 +447,11 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
           f"in {process['parts']} parts ({process['parquet_bytes'] / 1e6:.0f} MB; linked to their input files: "
           f"{results['process-link']['parquet_bytes'] / 1e6:.1f} MB); skipped {ingest['skipped']} / "
           f"{process['skipped']}); --raw copy kept the input files as {results['process-copy']['kept']}")
+    uids = results["uids"]
+    per_100k = {scheme: cpu * 100_000 / max(uids["measurements"], 1) for scheme, cpu in uids["schemes"].items()}
+    bound_cpu = bound["seconds"] * 100_000 / bound["measurements"]
+    print("deriving uids, one process, CPU s per 100,000 (each line derived under every scheme; the bound "
+          f"{bound_cpu:.2f}): " + ", ".join(f"{scheme} {cpu:.2f}" for scheme, cpu in per_100k.items()))
     print(f"batches end at {BATCH} rows or {BATCH_BYTES >> 20} MiB of JSON: {BATCH} consecutive measurements here "
           f"would be up to {tree.largest_run(BATCH, True) / 1e6:.0f} MB, {ROW_GROUP} in one file (a Parquet row "
           f"group) up to {tree.largest_run(ROW_GROUP, False) / 1e6:.0f} MB")
@@ -462,7 +492,7 @@ def main() -> None:
                 "measurements": tree.measurements}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm",
                   "process-link", "process-link-warm", "process-copy", "process-copy-warm", "copy-inputs",
-                  "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link")
+                  "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
