@@ -90,6 +90,8 @@ def canonical_json(measurement: Mapping[str, Any]) -> bytes:
 UID_FROM_BYTES = "sha256-bytes"
 UID_FROM_SORTED_JSON = "sha256-sorted-json"
 UID_SCHEMES = (UID_FROM_BYTES, UID_FROM_SORTED_JSON)
+# What a store or a part that records no scheme used: both were made before schemes were recorded.
+UNRECORDED_UID_SCHEME = UID_FROM_SORTED_JSON
 
 
 def measurement_uid(

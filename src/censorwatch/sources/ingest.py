@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,8 +67,7 @@ def to_stored(
     if record.ooni_uid is None or record.ooni_uid == stored.meta.measurement_uid:
         return stored
     # Under OONI's uid, known also by the uid its JSON derives, as a raw file's line would be.
-    meta = dataclasses.replace(stored.meta, measurement_uid=record.ooni_uid)
-    return dataclasses.replace(stored, meta=meta, also_known_as=stored.meta.measurement_uid)
+    return stored.stored_as(record.ooni_uid, also_known_as=stored.meta.measurement_uid)
 
 
 class _Batches:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from censorwatch.model.measurement import UID_FROM_SORTED_JSON
+from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
 from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
@@ -110,9 +110,8 @@ def _same_uid_scheme(store: Store, files: list[str], load: ParquetLoad) -> list[
     rows = store.con.execute(
         "SELECT file_name, decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [files, UID_SCHEME_KEY]
     ).fetchall()
-    # Parts written before the scheme was recorded derived uids from sorted JSON.
     schemes = {str(name): str(value) for name, value in rows}
-    other = {name for name in files if schemes.get(name, UID_FROM_SORTED_JSON) != store.uid_scheme}
+    other = {name for name in files if schemes.get(name, UNRECORDED_UID_SCHEME) != store.uid_scheme}
     if not other:
         return files
     sizes = store.con.execute(
@@ -123,7 +122,7 @@ def _same_uid_scheme(store: Store, files: list[str], load: ParquetLoad) -> list[
         scheme = schemes.get(str(name))
         if scheme is None:
             reason = (f"parts do not say how their uids were derived (written before 2026-11, or rewritten "
-                      f"since), so {UID_FROM_SORTED_JSON}; {remedy}")
+                      f"since), so {UNRECORDED_UID_SCHEME}; {remedy}")
         else:
             reason = f"parts derive uids by {scheme}; {remedy}"
         load.skip(reason, int(count), str(name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, UID_SCHEMES, MeasurementMeta
+from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, UNRECORDED_UID_SCHEME, MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
@@ -72,6 +72,10 @@ class StoredMeasurement:
         without the raw columns this row does not use."""
         row: dict[str, Any] = batch_table([self]).to_pylist()[0]
         return {name: value for name, value in row.items() if value is not None or name not in RAW_COLUMNS}
+
+    def stored_as(self, uid: str, also_known_as: str | None = None) -> StoredMeasurement:
+        """The same row under another uid (one a collector gave, or OONI's)."""
+        return replace(self, meta=replace(self.meta, measurement_uid=uid), also_known_as=also_known_as)
 
 
 _ARROW_TYPES = {
@@ -181,7 +185,7 @@ class Store:
             # keeps doing so: a measurement ingested again must find its first uid.
             self.con.execute(
                 "INSERT OR IGNORE INTO schema_info VALUES ('uid_scheme', ?)",
-                [UID_FROM_SORTED_JSON if existed else UID_FROM_BYTES],
+                [UNRECORDED_UID_SCHEME if existed else UID_FROM_BYTES],
             )
             upgrade(self.con)
             if self.shelf is not None:
@@ -210,7 +214,7 @@ class Store:
         if not columns_of(self.con, "schema_info"):
             return UID_FROM_BYTES  # nothing stored yet, and read-only: nothing to match
         rows = self.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
-        return str(rows[0][0]) if rows else UID_FROM_SORTED_JSON
+        return str(rows[0][0]) if rows else UNRECORDED_UID_SCHEME
 
     def __enter__(self) -> Store:
         return self
@@ -265,8 +269,13 @@ class Store:
         added = self._insert_unique(unique) if unique else 0
         if aliases:
             # After the rows: a run killed in between leaves a row without its alias (the other
-            # source's copy could be stored again later), never an alias without its row.
-            self.con.executemany("INSERT OR IGNORE INTO uid_aliases VALUES (?, ?)", aliases)
+            # source's copy could be stored again later), never an alias without its row. One
+            # statement: executemany took 2.8 s per 2,000 aliases, this 8 ms.
+            names, uids = zip(*aliases, strict=True)
+            self.con.execute(
+                "INSERT OR IGNORE INTO uid_aliases SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                [list(names), list(uids)],
+            )
             self._aliases_in_use = True
         return added
 
@@ -293,8 +302,7 @@ class Store:
         return kept, aliases
 
     def _aliased(self, uids: Iterable[str]) -> set[str]:
-        rows = self.con.execute("SELECT alias FROM uid_aliases WHERE list_contains(?, alias)", [list(uids)]).fetchall()
-        return {row[0] for row in rows}
+        return self._present("uid_aliases", "alias", uids)
 
     def resolve_uid(self, uid: str) -> str:
         """The uid a measurement is stored under, for a uid that may be an alias of it."""
@@ -409,12 +417,14 @@ class Store:
         return int(rows[0][0])
 
     def known_uids(self, uids: Iterable[str]) -> set[str]:
-        wanted = list(uids)
+        return self._present("measurements", "measurement_uid", uids)
+
+    def _present(self, table: str, column: str, values: Iterable[str]) -> set[str]:
+        """Which of `values` the table holds in `column`."""
+        wanted = list(values)
         if not wanted:
             return set()
-        rows = self.con.execute(
-            "SELECT measurement_uid FROM measurements WHERE list_contains(?, measurement_uid)", [wanted]
-        ).fetchall()
+        rows = self.con.execute(f"SELECT {column} FROM {table} WHERE list_contains(?, {column})", [wanted]).fetchall()
         return {row[0] for row in rows}
 
     def update_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> int:

@@ -6,7 +6,6 @@ store's INSERT OR IGNORE on measurement_uid."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ def stored_record(event: dict[str, Any]) -> StoredMeasurement:
     except Exception as error:  # an analyser bug must not lose an acknowledged measurement
         verdict = Verdict(FAILURE, None, f"analysis error: {type(error).__name__}")
         record = StoredMeasurement(meta=meta_of(content), raw=raw, verdict=verdict, source=SOURCE)
-    return dataclasses.replace(record, meta=dataclasses.replace(record.meta, measurement_uid=event["uid"]))
+    return record.stored_as(event["uid"])
 
 
 class StoreFollower:
