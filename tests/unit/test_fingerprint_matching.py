@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from censorwatch.analysis import body_scanner
 from censorwatch.analysis.body_scanner import LITERAL, REGEXP, BodyScanner, Pattern, build_scanner
 from censorwatch.analysis.fingerprints import Fingerprint, load_fingerprints
+from censorwatch.analysis.header_matcher import HeaderMatcher
 
 FINGERPRINTS = load_fingerprints()
 CONTAINS = [fp.pattern for fp in FINGERPRINTS.body if fp.pattern_type == "contains" and fp.pattern]
@@ -126,3 +127,68 @@ def test_an_expression_hyperscan_rejects_is_matched_by_python() -> None:
 def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown body scanner"):
         build_scanner([], "grep")
+
+
+# --- header fingerprints: HeaderMatcher against Fingerprint.matches, pattern by pattern ---
+
+HEADER_PATTERNS = sorted({fp.pattern for fps in FINGERPRINTS.headers.values() for fp in fps})
+
+
+def header_one_by_one(name: str, value: str) -> list[Fingerprint]:
+    return [fp for fp in FINGERPRINTS.headers.get(name, ()) if fp.matches(value)]
+
+
+def test_the_shipped_headers_have_many_location_prefixes_and_substrings() -> None:
+    kinds = [fp.pattern_type for fp in FINGERPRINTS.headers["location"]]
+    assert kinds.count("prefix") > 200 and kinds.count("contains") > 100 and "full" in kinds
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(FINGERPRINTS.headers)),
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(HEADER_PATTERNS),
+            st.sampled_from(HEADER_PATTERNS).map(lambda p: p[: len(p) // 2]),
+            st.text(max_size=20),
+        ),
+        max_size=4,
+    ),
+)
+def test_header_matching_equals_pattern_by_pattern(name: str, parts: list[str]) -> None:
+    value = "".join(parts)
+    assert FINGERPRINTS._header_matches(name, value) == header_one_by_one(name, value)
+
+
+def test_every_shipped_header_pattern_as_the_value_prefix_and_inside() -> None:
+    checked = 0
+    for name in FINGERPRINTS.headers:
+        for pattern in HEADER_PATTERNS:
+            for value in (pattern, pattern + "/x", "x" + pattern, pattern[:-1], pattern * 2, ""):
+                assert FINGERPRINTS._header_matches(name, value) == header_one_by_one(name, value), (name, value)
+                checked += 1
+    assert checked > 2000
+
+
+def test_header_names_are_matched_in_any_case() -> None:
+    location = next(fp for fp in FINGERPRINTS.headers["location"] if fp.pattern_type == "prefix")
+    found = FINGERPRINTS.match_http(None, {"Location": location.pattern + "?q=1"})
+    assert found == location
+
+
+def test_header_matcher_edge_patterns() -> None:
+    patterns = [
+        Fingerprint("a", "nat", "header.x", "prefix", "http://b/", ()),
+        Fingerprint("b", "nat", "header.x", "contains", "http://b/", ()),  # the same text, another kind
+        Fingerprint("c", "nat", "header.x", "full", "http://b/", ()),
+        Fingerprint("d", "nat", "header.x", "contains", "", ()),  # in every value, as `"" in value`
+        Fingerprint("e", "nat", "header.x", "prefix", "", ()),
+        Fingerprint("f", "nat", "header.x", "regexp", "b/$", (), re.compile("b/$")),
+        Fingerprint("g", "nat", "header.x", "regexp", "(broken", ()),  # never matches
+        Fingerprint("h", "nat", "header.x", "contains", "ab", ()),
+        Fingerprint("i", "nat", "header.x", "prefix", "Доступ", ()),
+        Fingerprint("j", "nat", "header.x", "glob", "*", ()),  # no such kind: never matches
+    ]
+    matcher = HeaderMatcher(patterns)
+    for value in ("http://b/", "xhttp://b/", "http://b/c", "", "ababab", "Доступ закрыт", "нет Доступ", "b/"):
+        assert matcher.matching(value) == [i for i, fp in enumerate(patterns) if fp.matches(value)], value

@@ -14,6 +14,7 @@ from functools import cache, cached_property
 from importlib import resources
 
 from censorwatch.analysis.body_scanner import LITERAL, REGEXP, BodyScanner, Pattern, build_scanner
+from censorwatch.analysis.header_matcher import HeaderMatcher
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ class Fingerprints:
     def _body_anchored(self) -> tuple[int, ...]:
         return tuple(i for i, fp in enumerate(self.body) if fp.pattern_type not in (LITERAL, REGEXP))
 
+    @cached_property
+    def _header_matchers(self) -> dict[str, HeaderMatcher]:
+        return {name: HeaderMatcher(fps) for name, fps in self.headers.items()}
+
+    def _header_matches(self, name: str, value: str) -> list[Fingerprint]:
+        matcher = self._header_matchers.get(name.lower())
+        if matcher is None:
+            return []
+        fingerprints = self.headers[name.lower()]
+        return [fingerprints[i] for i in matcher.matching(value)]
+
     def _body_matches(self, body: str) -> list[Fingerprint]:
         """Matching body fingerprints in the order of the database."""
         found = self._body_scanner.scan(body)
@@ -93,7 +105,7 @@ class Fingerprints:
         if body:
             found.extend(self._body_matches(body))
         for name, value in headers.items():
-            found.extend(fp for fp in self.headers.get(name.lower(), ()) if fp.matches(value))
+            found.extend(self._header_matches(name, value))
         if not found:
             return None
         return sorted(found, key=lambda fp: (not fp.confirms(probe_cc), fp.is_false_positive_marker))[0]

@@ -38,6 +38,12 @@ def parse_time(value: object) -> datetime | None:
     """OONI times are "YYYY-MM-DD HH:MM:SS" UTC; the API also uses ISO 8601 with Z."""
     if not isinstance(value, str) or not value:
         return None
+    if len(value) == 19 and _OONI_TIME.fullmatch(value):
+        # The form of nearly every measurement, taken without the normalising copies below.
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            return None
     text = value.strip().replace("T", " ").removesuffix("Z")
     if _OONI_TIME.fullmatch(text):
         # Nearly every measurement: fromisoformat takes a fortieth of strptime's time, which
@@ -145,10 +151,21 @@ def uid_for(measurement: Mapping[str, Any], suffix: str) -> str:
 
 def _stamped(measurement: Mapping[str, Any], started: datetime | None, suffix: str) -> str:
     # Same shape as OONI's measurement_uid: <start time>_<CC>_<testname>_<hex>.
-    stamp = started.strftime("%Y%m%d%H%M%S") if started else "00000000000000"
+    stamp = _stamp(started)
     cc = str(measurement.get("probe_cc") or WITHHELD_CC)[:2].upper()
     test = str(measurement.get("test_name") or "unknown").replace("_", "")
     return f"{stamp}_{cc}_{test}_{suffix}"
+
+
+def _stamp(started: datetime | None) -> str:
+    if started is None:
+        return "00000000000000"
+    if started.year < 1000:  # strftime's %Y does not pad these: their uids keep that form
+        return started.strftime("%Y%m%d%H%M%S")
+    # A third of strftime's time and half an f-string's, once per measurement (timeit).
+    return "%04d%02d%02d%02d%02d%02d" % (  # noqa: UP031
+        started.year, started.month, started.day, started.hour, started.minute, started.second
+    )
 
 
 def new_report_id(test_name: str, probe_cc: str, probe_asn: str, now: datetime | None = None) -> str:
