@@ -27,15 +27,18 @@ pytestmark = pytest.mark.integration
 class FakeOoni:
     """Pages of /api/v1/measurements by offset, raw bodies by uid; chosen uids fail with 503 first.
     /api/v1/aggregation answers `aggregation` (a body) with `aggregation_status`, after
-    `aggregation_busy` 503s; 404 when no body is given."""
+    `aggregation_busy` 503s; 404 when no body is given. List pages from offset `list_down_from` on
+    answer 503 (an API that goes down mid-run); raw bodies wait `raw_delay` seconds."""
 
     def __init__(self, pages: list[list[dict[str, Any]]], bodies: dict[str, str], flaky: set[str], *,
-                 aggregation: str | None = None, aggregation_status: int = 200, aggregation_busy: int = 0) -> None:
+                 aggregation: str | None = None, aggregation_status: int = 200, aggregation_busy: int = 0,
+                 list_down_from: int | None = None, raw_delay: float = 0.0) -> None:
         self.pages, self.bodies, self.flaky = pages, bodies, set(flaky)
         self.aggregation, self.aggregation_status, self.aggregation_busy = (aggregation, aggregation_status,
                                                                             aggregation_busy)
         self.aggregation_queries: list[dict[str, str]] = []
         self.list_queries: list[dict[str, str]] = []
+        self.list_down_from, self.raw_delay = list_down_from, raw_delay
         self.hits: Counter[str] = Counter()
         self.times: list[float] = []
         fake = self
@@ -50,11 +53,15 @@ class FakeOoni:
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if parts.path == "/api/v1/measurements":
                     fake.list_queries.append(query)
+                    if fake.list_down_from is not None and int(query.get("offset", 0)) >= fake.list_down_from:
+                        self._send(503, "down")
+                        return
                     index = int(query.get("offset", 0)) // max(len(fake.pages[0]), 1)
                     results = fake.pages[index] if index < len(fake.pages) else []
                     self._send(200, json.dumps({"metadata": {}, "results": results}))
                 elif parts.path == "/api/v1/raw_measurement":
                     uid = query.get("measurement_uid", "")
+                    time.sleep(fake.raw_delay)
                     fake.hits[uid] += 1
                     if uid in fake.flaky:
                         fake.flaky.discard(uid)

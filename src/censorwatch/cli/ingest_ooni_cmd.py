@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +15,7 @@ import typer
 from censorwatch.cli.apps import ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.model.measurement import parse_time
-from censorwatch.sources.ingest import ingest_files, ingest_records
+from censorwatch.sources.ingest import IngestStats, ingest_files, ingest_records
 from censorwatch.sources.ooni_aggregation import Aggregation
 from censorwatch.sources.ooni_api import DEFAULT_API, ApiError, ApiQuery, OoniApi, api_records
 from censorwatch.sources.ooni_files import RawRecord
@@ -41,6 +44,12 @@ def _ooni_count(api: OoniApi, query: ApiQuery) -> Aggregation | None:
         line += f" (a lower bound: {aggregation.malformed_rows} malformed rows skipped, {aggregation.problems[0]})"
     stderr.print(line, highlight=False, markup=False, soft_wrap=True)
     return aggregation
+
+
+# An API run stores every this many measurements: each took a round trip (half a second at the
+# default rate), so an interrupted run loses at most this many fetches; storing them takes
+# milliseconds.
+API_BATCH = 100
 
 
 @ingest_app.command("ooni")
@@ -75,25 +84,49 @@ def ingest_ooni(
     except (duckdb.Error, OSError) as error:
         fail(f"cannot open the store {db_path(db)}: {error}")
     api = OoniApi(api_url, requests_per_second=rate, retries=retries) if from_api else None
+    query = ApiQuery(str(probe_cc).upper(), str(since), str(until), test_name) if from_api else None
+    stats = IngestStats()
     counted: Aggregation | None = None
+    stopped: str | None = None  # why the run ended early; what it stored stays stored
     try:
-        if api is not None:
-            query = ApiQuery(str(probe_cc).upper(), str(since), str(until), test_name)
-            counted = _ooni_count(api, query)
-            total = counted.total if counted is not None else None
-            with progress("ingesting", total=total, unit="measurements") as reporter:
-                stats = ingest_records(store, _advancing(api_records(api, query), reporter.advance), "ooni")
-        else:
-            with progress("ingesting", unit="measurements") as reporter:
-                stats = ingest_files(store, paths or [], "ooni", on_progress=reporter.advance)
+        with _sigterm_as_interrupt():
+            if api is not None and query is not None:
+                counted = _ooni_count(api, query)
+                with progress("ingesting", total=counted.total if counted else None, unit="measurements") as bar:
+                    records = _advancing(api_records(api, query, held=store.held_uids), bar.advance)
+                    ingest_records(store, records, "ooni", batch_rows=API_BATCH, stats=stats)
+            else:
+                with progress("ingesting", unit="measurements") as bar:
+                    stats = ingest_files(store, paths or [], "ooni", on_progress=bar.advance)
     except ApiError as error:
-        fail(str(error))
+        stopped = str(error)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
     finally:
         store.close()
         if api is not None:
             api.close()
-    for line in stats.summary_lines():
-        stderr.print(line, highlight=False, markup=False)
+    if api is not None or stopped is None:  # an interrupted file run has no counts to show
+        for line in stats.summary_lines():
+            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
     if counted is not None:
-        stderr.print(f"OONI counted {counted.total} measurements for this query; fetched {stats.read}",
-                     highlight=False, markup=False, soft_wrap=True)
+        stderr.print(f"OONI counted {counted.total} measurements for this query; "
+                     f"fetched {stats.read - stats.not_fetched}", highlight=False, markup=False, soft_wrap=True)
+    if stopped is not None:
+        stopped += ("; what was fetched is stored: run the same command again to go on (what is stored is not "
+                    "fetched again)" if api is not None else
+                    "; the batches stored so far stay stored: run the same command again to go on")
+        fail(stopped, code=130 if stopped.startswith("interrupted") else 2)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """`kill` (SIGTERM) ends the run as Ctrl-C does: what was read is stored first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ class IngestStats:
     read: int = 0
     stored: int = 0
     duplicates: int = 0
+    # Of the duplicates, those known by their uid before they were fetched (OONI's API).
+    not_fetched: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
@@ -37,13 +40,16 @@ class IngestStats:
         self.read += other.read
         self.stored += other.stored
         self.duplicates += other.duplicates
+        self.not_fetched += other.not_fetched
         self.skipped.update(other.skipped)
         for reason, where in other.examples.items():
             self.examples.setdefault(reason, where)
 
     def summary_lines(self) -> list[str]:
-        lines = [f"read {self.read} records: stored {self.stored}, already stored {self.duplicates}, "
-                 f"skipped {sum(self.skipped.values())}"]
+        already = f"already stored {self.duplicates}"
+        if self.not_fetched:
+            already += f" ({self.not_fetched} of them not fetched again)"
+        lines = [f"read {self.read} records: stored {self.stored}, {already}, skipped {sum(self.skipped.values())}"]
         for reason, count in self.skipped.most_common():
             lines.append(f"  skipped {count}: {reason} (e.g. {self.examples[reason]})")
         return lines
@@ -55,6 +61,10 @@ def to_stored(
     """The record analysed, or None (counted) when it is not a measurement. With `can_id`, the
     row points into that can at the record's offset instead of keeping a frame. `uid_scheme` is
     the store's (Store.uid_scheme)."""
+    if record.already_stored:
+        stats.duplicates += 1
+        stats.not_fetched += 1
+        return None
     if record.error is not None or record.measurement is None:
         stats.skip(record.error or "empty record", record.location)
         return None
@@ -73,8 +83,11 @@ def to_stored(
 class _Batches:
     """Measurements on their way to the store, one transaction per batch."""
 
-    def __init__(self, store: Store, stats: IngestStats, on_progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self, store: Store, stats: IngestStats, on_progress: Callable[[int], None] | None, rows: int | None = None
+    ) -> None:
         self.store, self.stats, self.on_progress = store, stats, on_progress
+        self.rows = rows if rows is not None else BATCH  # looked up now: tests make batches small
         self.batch: list[StoredMeasurement] = []
         self.bytes = 0
         # Files read to the end whose rows may still wait in the batch: released after it.
@@ -83,7 +96,7 @@ class _Batches:
     def add(self, stored: StoredMeasurement) -> None:
         self.batch.append(stored)
         self.bytes += len(stored.raw)
-        if len(self.batch) >= BATCH or self.bytes >= BATCH_BYTES:
+        if len(self.batch) >= self.rows or self.bytes >= BATCH_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -113,11 +126,23 @@ def ingest_records(
     records: Iterable[RawRecord],
     source: str = "ooni",
     on_progress: Callable[[int], None] | None = None,
+    batch_rows: int | None = None,
+    stats: IngestStats | None = None,
 ) -> IngestStats:
-    """Records from anywhere (API answers, files): each row keeps its raw as a zstd frame."""
-    stats = IngestStats()
-    batches = _Batches(store, stats, on_progress)
-    _add_records(records, source, batches)
+    """Records from anywhere (API answers, files): each row keeps its raw as a zstd frame.
+    When reading the records fails or is interrupted (an API that gives up, Ctrl-C), what was
+    read is stored before the exception goes on: records that each took a round trip to fetch
+    are not lost. `stats` (counted into as the records go) tells the caller how far it got;
+    `batch_rows` (default BATCH) is how many records each stored batch holds at most."""
+    stats = stats if stats is not None else IngestStats()
+    batches = _Batches(store, stats, on_progress, batch_rows)
+    try:
+        _add_records(records, source, batches)
+    except BaseException:
+        # Flush once more; if the store itself is what failed, the first error is the one to see.
+        with contextlib.suppress(Exception):
+            batches.flush()
+        raise
     batches.flush()
     return stats
 

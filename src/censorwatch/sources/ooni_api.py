@@ -81,6 +81,11 @@ class OoniApi:
         raise ApiError(f"{self.base_url}{path} failed after {self.retries + 1} attempts ({last_problem})")
 
     def list_measurements(self, query: ApiQuery) -> Iterator[dict[str, Any]]:
+        for page in self.list_pages(query):
+            yield from page
+
+    def list_pages(self, query: ApiQuery) -> Iterator[list[dict[str, Any]]]:
+        """The measurement list, a page at a time (its entries that are JSON objects)."""
         offset = 0
         while True:
             params: dict[str, Any] = {"probe_cc": query.probe_cc, "since": query.since, "until": query.until,
@@ -97,7 +102,7 @@ class OoniApi:
                 raise ApiError("the measurement list is not in OONI's format") from error
             if not isinstance(results, list):
                 raise ApiError("the measurement list is not in OONI's format")
-            yield from (item for item in results if isinstance(item, dict))
+            yield [item for item in results if isinstance(item, dict)]
             if len(results) < query.page_size:
                 return
             offset += len(results)
@@ -150,10 +155,20 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def api_records(api: OoniApi, query: ApiQuery) -> Iterator[RawRecord]:
-    for item in api.list_measurements(query):
-        uid = item.get("measurement_uid")
-        if not isinstance(uid, str) or not uid:
-            yield RawRecord(None, None, "list entry without measurement_uid", f"{api.base_url}/api/v1/measurements")
-            continue
-        yield api.raw_measurement(uid)
+def api_records(
+    api: OoniApi, query: ApiQuery, held: Callable[[list[str]], set[str]] | None = None
+) -> Iterator[RawRecord]:
+    """Each listed measurement, fetched. `held` (Store.held_uids) says which uids of a page the
+    store holds already: those are not fetched again but yielded as `already_stored` records, so
+    that a run that was interrupted, or repeated to extend a period, fetches only what is new."""
+    for page in api.list_pages(query):
+        uids = [uid if isinstance(uid := item.get("measurement_uid"), str) and uid else None for item in page]
+        stored = held([uid for uid in uids if uid]) if held is not None else set()
+        for uid in uids:
+            if uid is None:
+                yield RawRecord(None, None, "list entry without measurement_uid", f"{api.base_url}/api/v1/measurements")
+            elif uid in stored:
+                location = f"{api.base_url}/api/v1/raw_measurement?measurement_uid={uid}"
+                yield RawRecord(None, None, None, location, already_stored=True)
+            else:
+                yield api.raw_measurement(uid)

@@ -34,6 +34,9 @@ class RawRecord:
     # For a measurement fetched from OONI's API whose JSON carries no uid: the uid OONI gave it,
     # which it is stored under (sources/ingest.py).
     ooni_uid: str | None = None
+    # An entry of OONI's measurement list that the store already holds: not fetched again, and
+    # counted as already stored (sources/ooni_api.py api_records).
+    already_stored: bool = False
 
 
 def is_measurement_file(path: Path) -> bool:

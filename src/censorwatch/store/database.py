@@ -419,6 +419,14 @@ class Store:
     def known_uids(self, uids: Iterable[str]) -> set[str]:
         return self._present("measurements", "measurement_uid", uids)
 
+    def held_uids(self, uids: Iterable[str]) -> set[str]:
+        """Which of `uids` the store holds, as a row's uid or as an alias of one."""
+        wanted = list(uids)
+        held = self.known_uids(wanted)
+        if self._aliases_in_use:
+            held |= self._aliased(uid for uid in wanted if uid not in held)
+        return held
+
     def _present(self, table: str, column: str, values: Iterable[str]) -> set[str]:
         """Which of `values` the table holds in `column`."""
         wanted = list(values)
