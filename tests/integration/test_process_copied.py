@@ -141,7 +141,7 @@ def test_a_rerun_replaces_its_copies_and_leaves_no_temporary_files(tree: tuple[P
     # A killed task's leftover, under the name the next run of that file uses.
     leftover = kept(tmp_path / "out")[0]
     leftover.with_name(f".{leftover.name.removesuffix('.jsonl.gz')}.partial.jsonl.gz").write_bytes(b"half")
-    again = process_single(root / "raw", tmp_path / "out", raw="copy")
+    again = process_single(root / "raw", tmp_path / "out", raw="copy", redo=True)
     assert first.written == again.written == good
     assert part_rows(tmp_path / "out") == before
     assert len(kept(tmp_path / "out")) == FILES

@@ -47,10 +47,19 @@ def process(
             "(`ingest parquet` says when a store needs it).",
         ),
     ] = UID_FROM_BYTES,
+    redo: Annotated[
+        bool,
+        typer.Option(
+            "--redo",
+            help="Process every file again, even those an earlier run into --out finished with the same "
+            "options and the same censorwatch (by default they are skipped: a run that stopped goes on).",
+        ),
+    ] = False,
 ) -> None:
     """Re-analyse a raw-layout tree into Parquet (test_name/probe_cc/date), one Dask task per file.
 
-    Load the result with `censorwatch ingest parquet`. With tcp://HOST:PORT the workers must see
+    Load the result with `censorwatch ingest parquet`. Run again into the same --out, it processes
+    only the files that no earlier run finished (or that changed since). With tcp://HOST:PORT the workers must see
     PATH and --out at the same paths (shared file system)."""
     if cluster not in ("local", "none") and not cluster.startswith(("tcp://", "tls://")):
         fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
@@ -64,9 +73,10 @@ def process(
 
         try:
             if cluster == "none":
-                stats = process_single(path, out, on_file=advance, raw=raw, uid_scheme=uid_scheme)
+                stats = process_single(path, out, on_file=advance, raw=raw, uid_scheme=uid_scheme, redo=redo)
             else:
-                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, uid_scheme=uid_scheme)
+                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, uid_scheme=uid_scheme,
+                                     redo=redo)
         except ProcessError as error:
             fail(str(error))
     for line in stats.summary_lines():

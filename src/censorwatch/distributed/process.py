@@ -22,6 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from censorwatch.analysis.record import analysed_record
+from censorwatch.distributed.finished_files import (
+    Mark,
+    clear_mark,
+    code_identity,
+    finished_mark,
+    input_state,
+    write_mark,
+)
 from censorwatch.distributed.kept_inputs import KeptInput, keep_input
 from censorwatch.distributed.parts import Link, PartWriter, file_id
 from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, MalformedMeasurement
@@ -68,6 +76,8 @@ class FileResult:
     parts: list[str] = field(default_factory=list)
     error: str | None = None
     kept: str | None = None  # --raw copy: "hard link" or "copy", how OUT/inputs got the file
+    kept_input: str | None = None  # and the kept file's path relative to OUT
+    reused: bool = False  # an earlier run finished this file (distributed/finished_files.py)
 
     def skip(self, reason: str, location: str) -> None:
         self.skipped[reason] += 1
@@ -85,8 +95,16 @@ class ProcessStats:
     failed_files: dict[str, str] = field(default_factory=dict)
     kept_inputs: Counter[str] = field(default_factory=Counter)  # by how they were kept
     seconds: float = 0.0
+    # Files an earlier run into the same output directory finished, and the measurements their
+    # parts hold: not processed again, not in the counts above.
+    reused_files: int = 0
+    reused_written: int = 0
 
     def add(self, result: FileResult) -> None:
+        if result.reused:
+            self.reused_files += 1
+            self.reused_written += result.written
+            return
         self.files += 1
         self.read += result.read
         self.written += result.written
@@ -106,6 +124,9 @@ class ProcessStats:
             f"parts: {self.parts}, {self.seconds:.1f} s ({rate:.0f} records/s)",
         ]
         skipped = sum(self.skipped.values())
+        if self.reused_files:
+            lines.append(f"finished by an earlier run, not processed again: {self.reused_files} files "
+                         f"({self.reused_written} measurements in their parts; --redo processes them again)")
         if self.kept_inputs:
             how = ", ".join(f"{count} as {_PLURAL[kind]}" for kind, count in sorted(self.kept_inputs.items()))
             lines.append(f"input files kept in the output directory: {sum(self.kept_inputs.values())} ({how})")
@@ -118,16 +139,59 @@ class ProcessStats:
 
 
 def process_file(
-    path: str | Path, out_dir: str | Path, source: str = "ooni", raw: str = "copy", uid_scheme: str = UID_FROM_BYTES
+    path: str | Path,
+    out_dir: str | Path,
+    source: str = "ooni",
+    raw: str = "copy",
+    uid_scheme: str = UID_FROM_BYTES,
+    redo: bool = False,
 ) -> FileResult:
     """The task: stream one file into its Parquet parts. Never raises for bad content; an
     unreadable file is reported in FileResult.error with whatever was counted. `uid_scheme`
     derives the uids of measurements that carry none (model/measurement.py); it must be the
-    scheme of the store the parts will be loaded into."""
-    from censorwatch.sources.ooni_files import read_records  # H4's streaming reader
-
+    scheme of the store the parts will be loaded into. A file an earlier run into out_dir
+    finished is not processed again (FileResult.reused; distributed/finished_files.py) unless
+    `redo`."""
     file_path, out = Path(path), Path(out_dir)
     result = FileResult(str(file_path))
+    name = file_id(file_path)
+    try:
+        state = input_state(file_path)
+    except OSError as error:
+        result.error = f"{type(error).__name__}: {error}"
+        return result
+    if not redo:
+        earlier = finished_mark(out, name, state, raw, uid_scheme)
+        if earlier is not None:
+            return _reused(result, earlier)
+    clear_mark(out, name)  # before any part is rewritten
+    _process(file_path, out, result, source, raw, uid_scheme)
+    if result.error is None:
+        write_mark(out, name, Mark(
+            str(file_path.resolve()), state, raw, uid_scheme, code_identity(), result.read, result.written,
+            dict(result.skipped), result.examples, result.parts, result.kept, result.kept_input,
+        ))
+    return result
+
+
+def _reused(result: FileResult, mark: Mark) -> FileResult:
+    result.reused, result.read, result.written, result.parts = True, mark.read, mark.written, mark.parts
+    result.skipped.update(mark.skipped)
+    result.examples.update(mark.examples)
+    result.kept, result.kept_input = mark.kept, mark.kept_input
+    return result
+
+
+def _process(
+    file_path: Path,
+    out: Path,
+    result: FileResult,
+    source: str,
+    raw: str,
+    uid_scheme: str,
+) -> None:
+    from censorwatch.sources.ooni_files import read_records  # H4's streaming reader
+
     kept: KeptInput | None = None
     try:
         read_from, link = file_path, None
@@ -159,6 +223,7 @@ def process_file(
             if kept is not None and result.written:
                 kept.publish()  # before the parts that name it
                 result.kept = "hard link" if kept.hard_linked else "copy"
+                result.kept_input = kept.relative
             result.parts = writer.close()
     except OSError as error:
         result.error = f"{type(error).__name__}: {error}"
@@ -167,7 +232,6 @@ def process_file(
     finally:
         if kept is not None and result.kept is None:
             kept.discard()
-    return result
 
 
 class _Changed(Exception):
@@ -197,11 +261,13 @@ def process_single(
     *,
     raw: str = "copy",
     uid_scheme: str = UID_FROM_BYTES,
+    redo: bool = False,
 ) -> ProcessStats:
     """The same output as process_tree, in this process (the baseline and the reference)."""
     _check_options(raw, uid_scheme)
     return _run(
-        source, out_dir, lambda files: (process_file(p, out_dir, raw=raw, uid_scheme=uid_scheme) for p in files),
+        source, out_dir,
+        lambda files: (process_file(p, out_dir, raw=raw, uid_scheme=uid_scheme, redo=redo) for p in files),
         on_file,
     )
 
@@ -224,6 +290,7 @@ def process_tree(
     on_file: Callable[[FileResult], None] | None = None,
     raw: str = "copy",
     uid_scheme: str = UID_FROM_BYTES,
+    redo: bool = False,
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
@@ -248,7 +315,7 @@ def process_tree(
             by_size = sorted(files, key=_size, reverse=True)
             futures = client.map(
                 process_file, [str(p) for p in by_size], out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme,
-                pure=False,
+                redo=redo, pure=False,
             )
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
