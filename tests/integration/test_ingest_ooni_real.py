@@ -37,8 +37,14 @@ def test_ingest_twice_then_export(shared_data: Path, tmp_path: Path) -> None:
     first = _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", db)
     assert first.returncode == 0, first.stderr
     assert "stored 46" in first.stderr
+    # Every file was read to the end: the same command reads none of them again, --reread all.
     second = _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", db)
-    assert "stored 0, already stored 46" in second.stderr
+    assert second.returncode == 0, second.stderr
+    assert "read 0 records: stored 0" in second.stderr
+    files = len(list(expand_paths([shared_data / "ooni" / "measurements"])))
+    assert f"not read again: {files} (" in " ".join(second.stderr.split())
+    third = _cli("ingest", "ooni", str(shared_data / "ooni" / "measurements"), "--db", db, "--reread")
+    assert "stored 0, already stored 46" in third.stderr
     exported = _cli("export", "verdicts", "--db", db, "--format", "csv")
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))

@@ -100,7 +100,7 @@ def test_a_new_store_derives_from_bytes_and_keeps_doing_so(tree: tuple[Path, lis
         assert ingest_files(store, [raw]).stored == len(lines)
     with Store(db) as store:
         assert store.uid_scheme == UID_FROM_BYTES
-        again = ingest_files(store, [raw])
+        again = ingest_files(store, [raw], reread=True)  # every line again, not skipped as a read file
         assert (again.stored, again.duplicates) == (0, len(lines))
     assert _uids(db) == {measurement_uid(json.loads(line), line.encode()) for line in lines}
 
@@ -113,7 +113,7 @@ def test_an_earlier_store_keeps_its_uids_and_stays_idempotent(tree: tuple[Path, 
         assert reader.uid_scheme == UID_FROM_SORTED_JSON
     with Store(db) as store:
         assert store.uid_scheme == UID_FROM_SORTED_JSON
-        again = ingest_files(store, [raw])
+        again = ingest_files(store, [raw], reread=True)  # every line again, not skipped as a read file
         assert (again.stored, again.duplicates) == (0, len(lines))
         recorded = store.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
     assert recorded == [(UID_FROM_SORTED_JSON,)]

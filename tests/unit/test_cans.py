@@ -96,7 +96,7 @@ def test_reingesting_keeps_nothing_twice_and_a_partial_overlap_keeps_only_the_ne
     overlap = gzip_file(tmp_path / "b.jsonl.gz", [line(i) for i in range(5, 15)])
     with Store(db) as store:
         ingest_files(store, [first])
-        again = ingest_files(store, [first])
+        again = ingest_files(store, [first], reread=True)
         assert (again.stored, again.duplicates) == (0, 10)
         assert len(list(cans_directory(db).iterdir())) == 1
         more = ingest_files(store, [overlap])

@@ -64,6 +64,11 @@ def ingest_ooni(
     api_url: Annotated[str, typer.Option("--api-url")] = DEFAULT_API,
     rate: Annotated[float, typer.Option("--rate", help="API requests per second.")] = 2.0,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries per API request.")] = 5,
+    reread: Annotated[
+        bool,
+        typer.Option("--reread", help="Read every file again, even those an earlier run into this store read to "
+                     "the end and that have not changed since (by default they are skipped)."),
+    ] = False,
 ) -> None:
     """Read OONI measurements, give each our verdict and store it (idempotent)."""
     if from_api:
@@ -97,7 +102,7 @@ def ingest_ooni(
                     ingest_records(store, records, "ooni", batch_rows=API_BATCH, stats=stats)
             else:
                 with progress("ingesting", unit="measurements") as bar:
-                    stats = ingest_files(store, paths or [], "ooni", on_progress=bar.advance)
+                    stats = ingest_files(store, paths or [], "ooni", on_progress=bar.advance, reread=reread)
     except ApiError as error:
         stopped = str(error)
     except KeyboardInterrupt:

@@ -16,28 +16,17 @@ paths inside OUT."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import censorwatch
-from censorwatch.store.cans import identity_of
+from censorwatch.code_identity import code_identity
+from censorwatch.store.cans import InputState
 
 FINISHED = "_finished"
 MARK_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class InputState:
-    """What tells whether an input file is the one an earlier run read."""
-
-    size: int
-    mtime_ns: int
-    tail: str
 
 
 @dataclass
@@ -57,23 +46,6 @@ class Mark:
     kept: str | None = None  # --raw copy: how OUT/inputs got the file
     kept_input: str | None = None  # and its path relative to OUT
     format: int = MARK_FORMAT
-
-
-def input_state(path: Path) -> InputState:
-    """Raises OSError when the file cannot be read."""
-    identity = identity_of(path)
-    return InputState(identity.size, path.stat().st_mtime_ns, identity.tail)
-
-
-@cache
-def code_identity() -> str:
-    """sha256 over every source and data file of the installed censorwatch package."""
-    root = Path(censorwatch.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".json")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def mark_path(out_dir: Path, name: str) -> Path:

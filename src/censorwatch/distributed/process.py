@@ -22,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from censorwatch.analysis.record import analysed_record
-from censorwatch.distributed.finished_files import (
-    Mark,
-    clear_mark,
-    code_identity,
-    finished_mark,
-    input_state,
-    write_mark,
-)
+from censorwatch.code_identity import code_identity
+from censorwatch.distributed.finished_files import Mark, clear_mark, finished_mark, write_mark
 from censorwatch.distributed.kept_inputs import KeptInput, keep_input
 from censorwatch.distributed.parts import Link, PartWriter, file_id
 from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, MalformedMeasurement
-from censorwatch.store.cans import identity_of, is_can_source
+from censorwatch.store.cans import identity_of, input_state, is_can_source
 
 RAW_MODES = ("embed", "link", "copy")
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
+from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UID_FROM_BYTES, MalformedMeasurement
-from censorwatch.sources.ooni_files import RawRecord, expand_paths, read_records
+from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
-from censorwatch.store.cans import StagedCan, is_can_source
+from censorwatch.store.cans import InputState, StagedCan, input_state, is_can_source
+from censorwatch.store.read_files import ReadFile
 
 BATCH = 2000
 # Batches also end at this much raw JSON held for frames: 2,000 copies of a 500 KB measurement
@@ -29,6 +31,10 @@ class IngestStats:
     duplicates: int = 0
     # Of the duplicates, those known by their uid before they were fetched (OONI's API).
     not_fetched: int = 0
+    # Files an earlier run into the store read to the end (store/read_files.py), and their
+    # records: not read again, not in the counts above.
+    files_read_before: int = 0
+    records_read_before: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
@@ -41,6 +47,8 @@ class IngestStats:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.not_fetched += other.not_fetched
+        self.files_read_before += other.files_read_before
+        self.records_read_before += other.records_read_before
         self.skipped.update(other.skipped)
         for reason, where in other.examples.items():
             self.examples.setdefault(reason, where)
@@ -52,6 +60,9 @@ class IngestStats:
         lines = [f"read {self.read} records: stored {self.stored}, {already}, skipped {sum(self.skipped.values())}"]
         for reason, count in self.skipped.most_common():
             lines.append(f"  skipped {count}: {reason} (e.g. {self.examples[reason]})")
+        if self.files_read_before:
+            lines.append(f"files an earlier run into this store read to the end, not read again: "
+                         f"{self.files_read_before} ({self.records_read_before} records; --reread reads them again)")
         return lines
 
 
@@ -90,8 +101,10 @@ class _Batches:
         self.rows = rows if rows is not None else BATCH  # looked up now: tests make batches small
         self.batch: list[StoredMeasurement] = []
         self.bytes = 0
-        # Files read to the end whose rows may still wait in the batch: released after it.
+        # Files read to the end whose rows may still wait in the batch: released after it, and
+        # recorded as read (store/read_files.py) once their rows are committed.
         self.finished: list[StagedCan] = []
+        self.read_files: list[ReadFile] = []
 
     def add(self, stored: StoredMeasurement) -> None:
         self.batch.append(stored)
@@ -110,6 +123,8 @@ class _Batches:
         for can in self.finished:
             self.store.release_can(can)
         self.finished = []
+        self.store.record_reads(self.read_files)
+        self.read_files = []
 
 
 def _add_records(records: Iterable[RawRecord], source: str, batches: _Batches, can_id: str | None = None) -> None:
@@ -152,23 +167,60 @@ def ingest_files(
     paths: Iterable[Path],
     source: str = "ooni",
     on_progress: Callable[[int], None] | None = None,
+    reread: bool = False,
 ) -> IngestStats:
     """Files and trees (`censorwatch ingest ooni PATH...`). Gzip files are kept whole as cans
-    and their rows point into them (store/cans.py); other files' rows keep zstd frames."""
+    and their rows point into them (store/cans.py); other files' rows keep zstd frames. A file an
+    earlier run into the store read to the end, unchanged since, is not read again unless
+    `reread` (store/read_files.py)."""
     stats = IngestStats()
     batches = _Batches(store, stats, on_progress)
+    code = code_identity()
     try:
         for path in expand_paths(paths):
+            resolved, state = _state_of(path)
+            if state is not None and not reread:
+                earlier = store.earlier_read(resolved, state, code)
+                if earlier is not None:
+                    stats.files_read_before += 1
+                    stats.records_read_before += earlier.records
+                    continue
+            read, skipped = stats.read, sum(stats.skipped.values())
             can = _staged(store, path)
-            records = read_records(can.copy, shown_as=path) if can is not None else read_records(path)
+            records = _Watched(read_records(can.copy, shown_as=path) if can is not None else read_records(path))
             _add_records(records, source, batches, can.can_id if can is not None else None)
             if can is not None:
                 batches.finished.append(can)
+            if state is not None and not records.read_failed:
+                batches.read_files.append(
+                    ReadFile(resolved, state, stats.read - read, sum(stats.skipped.values()) - skipped, code)
+                )
         batches.flush()
     finally:
         for can in batches.finished:
             store.release_can(can)
     return stats
+
+
+def _state_of(path: Path) -> tuple[str, InputState | None]:
+    try:
+        return str(path.resolve()), input_state(path)
+    except OSError:
+        return str(path), None  # read_records reports it
+
+
+class _Watched:
+    """A file's records, noting whether the system failed to read it (worth trying again, unlike
+    bad content)."""
+
+    def __init__(self, records: Iterable[RawRecord]) -> None:
+        self.records, self.read_failed = records, False
+
+    def __iter__(self) -> Iterator[RawRecord]:
+        for record in self.records:
+            if record.error is not None and record.error.startswith(READ_FAILURE):
+                self.read_failed = True
+            yield record
 
 
 def _staged(store: Store, path: Path) -> StagedCan | None:

@@ -115,6 +115,11 @@ def _damage(error: Exception) -> str:
     return type(error).__name__
 
 
+# The reason of the record that ends a file the system could not read (a failing disk, a file
+# gone): unlike bad content, it may not happen again.
+READ_FAILURE = "cannot read file"
+
+
 def read_records(path: Path, shown_as: Path | None = None) -> Iterator[RawRecord]:
     """Records of one file; locations name `shown_as` when given (the file as the user named it,
     when `path` is the store's copy of it). Records of gzip files carry their offsets."""
@@ -132,7 +137,7 @@ def read_records(path: Path, shown_as: Path | None = None) -> Iterator[RawRecord
         else:
             yield _read_json(path)
     except OSError as error:
-        yield RawRecord(None, None, f"cannot read file ({error.strerror or type(error).__name__})", str(shown))
+        yield RawRecord(None, None, f"{READ_FAILURE} ({error.strerror or type(error).__name__})", str(shown))
 
 
 def _read_json(path: Path) -> RawRecord:

@@ -53,6 +53,22 @@ def identity_of(path: Path) -> FileIdentity:
         return FileIdentity(size, handle.read(8).hex())
 
 
+@dataclass(frozen=True)
+class InputState:
+    """What tells whether an input file is the one an earlier run read: its identity and its
+    modification time."""
+
+    size: int
+    mtime_ns: int
+    tail: str
+
+
+def input_state(path: Path) -> InputState:
+    """Raises OSError when the file cannot be read."""
+    identity = identity_of(path)
+    return InputState(identity.size, path.stat().st_mtime_ns, identity.tail)
+
+
 def is_can_source(path: Path) -> bool:
     """Files kept whole: gzip JSON Lines. Others (plain JSON, YAML, API answers) are stored as
     zstd frames in the row."""

@@ -15,9 +15,10 @@ import pyarrow as pa
 
 from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, UNRECORDED_UID_SCHEME, MeasurementMeta
 from censorwatch.model.verdict import Verdict
-from censorwatch.store.cans import CanShelf, StagedCan, cans_directory
+from censorwatch.store.cans import CanShelf, InputState, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
 from censorwatch.store.raw_codec import compress
+from censorwatch.store.read_files import ReadFile, earlier_read, record_reads
 from censorwatch.store.schema import COLUMN_NAMES, RAW_COLUMNS, SCHEMA_STATEMENTS
 from censorwatch.store.upgrade import columns_of, needs_upgrade, stored_version, upgrade
 
@@ -415,6 +416,14 @@ class Store:
     def count(self) -> int:
         rows = self.con.execute("SELECT count(*) FROM measurements").fetchall()
         return int(rows[0][0])
+
+    def earlier_read(self, path: str, state: InputState, code: str) -> ReadFile | None:
+        """An earlier `ingest ooni` read of this very file that makes reading it again pointless
+        (store/read_files.py)."""
+        return earlier_read(self.con, path, state, code)
+
+    def record_reads(self, reads: list[ReadFile]) -> None:
+        record_reads(self.con, reads)
 
     def known_uids(self, uids: Iterable[str]) -> set[str]:
         return self._present("measurements", "measurement_uid", uids)

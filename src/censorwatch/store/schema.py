@@ -80,10 +80,20 @@ CREATE_UID_ALIASES = (
     "CREATE TABLE IF NOT EXISTS uid_aliases (alias VARCHAR PRIMARY KEY, measurement_uid VARCHAR NOT NULL)"
 )
 
+# Input files `ingest ooni` read to the end and whose rows are committed: a later run skips a file
+# whose path and state (store/cans.InputState) match, unless records of it were skipped and
+# another censorwatch (code_identity) is running, which may read them (sources/ingest.py).
+CREATE_READ_FILES = (
+    "CREATE TABLE IF NOT EXISTS read_files (path VARCHAR NOT NULL, bytes BIGINT NOT NULL, "
+    "mtime_ns BIGINT NOT NULL, tail VARCHAR NOT NULL, records BIGINT NOT NULL, skipped BIGINT NOT NULL, "
+    "code VARCHAR NOT NULL, finished TIMESTAMP NOT NULL, PRIMARY KEY (path, bytes, mtime_ns, tail))"
+)
+
 SCHEMA_STATEMENTS = (
     create_measurements(),
     CREATE_CANS,
     CREATE_UID_ALIASES,
+    CREATE_READ_FILES,
     "CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)",
     f"INSERT OR IGNORE INTO schema_info VALUES ('version', '{SCHEMA_VERSION}')",
 )
