@@ -175,3 +175,20 @@ def test_resumed_parts_load_like_fresh_ones(tree: tuple[Path, int], tmp_path: Pa
         assert load_parquet(store, tmp_path / "out").stored == good
     with Store(tmp_path / "direct.duckdb") as store:
         assert ingest_files(store, [root]).stored == good
+
+
+def test_a_mark_that_cannot_be_written_costs_only_a_second_processing(
+    tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, good = tree
+    out = tmp_path / "out"
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(process, "write_mark", disk_full)
+    first = process_single(root, out)
+    assert (first.written, first.failed_files) == (good, {})
+    monkeypatch.undo()
+    again = process_single(root, out)
+    assert (again.files, again.reused_files, again.written) == (FILES, 0, good)

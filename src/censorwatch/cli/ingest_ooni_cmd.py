@@ -120,7 +120,8 @@ def ingest_ooni(
     if stopped is not None:
         stopped += ("; what was fetched is stored: run the same command again to go on (what is stored is not "
                     "fetched again)" if api is not None else
-                    "; the batches stored so far stay stored: run the same command again to go on")
+                    "; what was stored stays stored: run the same command again to go on (files read to the "
+                    "end are not read again)")
         fail(stopped, code=130 if stopped.startswith("interrupted") else 2)
 
 

@@ -14,6 +14,7 @@ each part is complete in itself, at about a quarter more CPU: docs/ingest.md).""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -158,13 +159,20 @@ def process_file(
         earlier = finished_mark(out, name, state, raw, uid_scheme)
         if earlier is not None:
             return _reused(result, earlier)
-    clear_mark(out, name)  # before any part is rewritten
+    try:
+        clear_mark(out, name)  # before any part is rewritten
+    except OSError as error:
+        result.error = f"cannot remove its mark of an earlier run: {type(error).__name__}: {error}"
+        return result
     _process(file_path, out, result, source, raw, uid_scheme)
     if result.error is None:
-        write_mark(out, name, Mark(
+        mark = Mark(
             str(file_path.resolve()), state, raw, uid_scheme, code_identity(), result.read, result.written,
             dict(result.skipped), result.examples, result.parts, result.kept, result.kept_input,
-        ))
+        )
+        # Without its mark (say the disk filled up) the file is only processed again next time.
+        with contextlib.suppress(OSError):
+            write_mark(out, name, mark)
     return result
 
 
