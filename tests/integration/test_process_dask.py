@@ -106,9 +106,11 @@ def test_ingest_parquet_is_idempotent(tree: tuple[Path, int], tmp_path: Path) ->
     process_single(root / "raw", tmp_path / "out")
     with Store(tmp_path / "s.duckdb") as store:
         first = load_parquet(store, tmp_path / "out")
-        second = load_parquet(store, tmp_path / "out")
+        second = load_parquet(store, tmp_path / "out", reread=True)  # every row again
         assert (first.rows, first.stored) == (good, good)
         assert (second.stored, second.duplicates) == (0, good)
+        third = load_parquet(store, tmp_path / "out")  # the parts were read whole: none again
+        assert (third.parts, third.rows, third.parts_read_before, third.rows_read_before) == (0, 0, 12, good)
         stored = store.con.execute(
             f"SELECT {', '.join(COLUMN_NAMES)} FROM measurements ORDER BY measurement_uid"
         ).fetchall()
@@ -144,6 +146,10 @@ def test_cli_process_then_ingest(tree: tuple[Path, int], tmp_path: Path, raw: st
     assert f"stored: {good}" in result.stderr
     assert ("input files kept for linked rows: 12" in result.stderr) == (raw != "embed")
     result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db)])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 0 and "parts: 0, rows: 0, stored: 0" in said
+    assert f"not read again: 12 ({good} rows; --reread reads them again)" in said
+    result = runner.invoke(app, ["ingest", "parquet", str(tmp_path / "p"), "--db", str(db), "--reread"])
     assert "stored: 0" in result.stderr and f"already stored: {good}" in result.stderr
 
 

@@ -78,7 +78,7 @@ def test_ingest_parquet_keeps_linked_files_as_cans(tree: tuple[Path, int], tmp_p
     process_single(root / "raw", tmp_path / "embedded", raw="embed")
     with Store(tmp_path / "linked.duckdb") as store:
         first = load_parquet(store, tmp_path / "linked")
-        again = load_parquet(store, tmp_path / "linked")
+        again = load_parquet(store, tmp_path / "linked", reread=True)
     assert (first.stored, first.linked_files, first.skipped) == (good, 12, {})
     assert (again.stored, again.duplicates, again.linked_files) == (0, good, 0)
     shelf = cans_directory(tmp_path / "linked.duckdb")
@@ -252,7 +252,7 @@ def test_a_killed_ingest_parquet_leaves_whole_files_that_read_back(tmp_path: Pat
         listed = {row[0] for row in store.con.execute("SELECT can_id FROM cans").fetchall()}
     assert {p.name.removesuffix(".jsonl.gz") for p in shelf.iterdir()} == listed
     with Store(db) as store:
-        again = load_parquet(store, tmp_path / "linked")
+        again = load_parquet(store, tmp_path / "linked", reread=True)
         assert again.skipped == {} and store.count() == len(expected)
         assert stored_raws(store) == expected
     assert len(list(shelf.iterdir())) == 40

@@ -192,3 +192,39 @@ def test_a_mark_that_cannot_be_written_costs_only_a_second_processing(
     monkeypatch.undo()
     again = process_single(root, out)
     assert (again.files, again.reused_files, again.written) == (FILES, 0, good)
+
+
+def test_the_daily_round_reads_only_what_is_new(tree: tuple[Path, int], tmp_path: Path) -> None:
+    # A tree synced every day: process into the same --out, load into the same store; each round
+    # processes the new input files and loads their parts only.
+    root, good = tree
+    out, db = tmp_path / "out", tmp_path / "s.duckdb"
+    process_single(root, out)
+    with Store(db) as store:
+        assert load_parquet(store, out).stored == good
+    day = root / "20240303" / "00" / "RU" / "webconnectivity"
+    day.mkdir(parents=True)
+    gzip_text = "\n".join(json.dumps(measurement(7000 + i, "web_connectivity", "RU", "2024-03-03")) for i in range(4))
+    (day / "2024_RU_web_connectivity.n0.0.jsonl.gz").write_bytes(gzip.compress(gzip_text.encode()))
+    assert process_single(root, out).files == 1
+    with Store(db) as store:
+        loaded = load_parquet(store, out)
+        assert (loaded.parts, loaded.rows, loaded.stored, loaded.parts_read_before) == (1, 4, 4, FILES)
+        assert store.count() == good + 4
+
+
+def test_a_load_that_skipped_rows_records_no_part(tree: tuple[Path, int], tmp_path: Path) -> None:
+    root, good = tree
+    out, db = tmp_path / "out", tmp_path / "s.duckdb"
+    process_single(root, out, raw="link")
+    victim = inputs(root)[0]
+    hidden = victim.with_name("hidden")
+    victim.rename(hidden)
+    with Store(db) as store:
+        first = load_parquet(store, out)
+        assert first.skipped and first.stored == good - PER_FILE
+    hidden.rename(victim)
+    with Store(db) as store:
+        again = load_parquet(store, out)  # every part read again, the missing rows stored now
+        assert (again.parts_read_before, again.stored) == (0, PER_FILE)
+        assert load_parquet(store, out).parts_read_before == again.parts

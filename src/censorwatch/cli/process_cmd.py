@@ -104,18 +104,27 @@ def ingest_parquet(
             "(moved, or mounted elsewhere). Repeatable.",
         ),
     ] = None,
+    reread: Annotated[
+        bool,
+        typer.Option("--reread", help="Read every part again, even those an earlier load into this store read "
+                     "and that have not changed since (by default they are skipped)."),
+    ] = False,
 ) -> None:
-    """Load Parquet parts into the store; measurements already stored are skipped."""
+    """Load Parquet parts into the store; measurements already stored are skipped, and so are
+    parts an earlier load read whole."""
     relocations = [_relocation(value) for value in moved or []]
     with Store(db_path(db)) as store:
         try:
-            loaded = load_parquet(store, directory, relocations)
+            loaded = load_parquet(store, directory, relocations, reread=reread)
         except ParquetSourceError as error:
             fail(str(error))
     stderr.print(
         f"parts: {loaded.parts}, rows: {loaded.rows}, stored: {loaded.stored}, already stored: {loaded.duplicates}",
         highlight=False,
     )
+    if loaded.parts_read_before:
+        stderr.print(f"parts an earlier load into this store read whole, not read again: {loaded.parts_read_before} "
+                     f"({loaded.rows_read_before} rows; --reread reads them again)", highlight=False, soft_wrap=True)
     if loaded.linked_files:
         stderr.print(f"input files kept for linked rows: {loaded.linked_files}", highlight=False)
     if loaded.skipped:

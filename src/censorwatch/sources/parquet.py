@@ -10,7 +10,12 @@ one transaction per file. A file that is gone or was replaced costs its rows, co
 nothing else is lost, and loading again once the file is back stores them.
 
 Each part records how its uids were derived (schema.UID_SCHEME_KEY, model/measurement.py); a part
-whose scheme is not the store's is counted and not loaded."""
+whose scheme is not the store's is counted and not loaded.
+
+A load that stored or skipped nothing for any reason but "already stored" records its parts as
+read (store/read_files.py, the table `ingest ooni` records its files in): loading the directory
+again, after `process` added the parts of new input files, reads only parts that are new or were
+rewritten. A load with skipped rows records none, so that loading again retries them all."""
 
 from __future__ import annotations
 
@@ -19,10 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
-from censorwatch.store.cans import FileIdentity, identity_of, is_can_source
+from censorwatch.store.cans import FileIdentity, InputState, identity_of, input_state, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
+from censorwatch.store.read_files import ReadFile
 from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS, PARTITION_KEYS, UID_SCHEME_KEY
 
 
@@ -36,6 +43,10 @@ class ParquetLoad:
     rows: int
     stored: int = 0
     linked_files: int = 0  # input files kept as cans for linked rows
+    # Parts an earlier load into the store read to the end, and their rows: not read again, not
+    # in the counts above.
+    parts_read_before: int = 0
+    rows_read_before: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
@@ -67,11 +78,60 @@ _COLUMNS = ", ".join(PART_COLUMNS)
 _VALID_SPAN = f"coalesce(raw_offset >= 0 AND raw_length BETWEEN 0 AND {MAX_SPAN}, false)"
 
 
-def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path]] = ()) -> ParquetLoad:
+def load_parquet(
+    store: Store, directory: Path, moved: Sequence[tuple[Path, Path]] = (), reread: bool = False
+) -> ParquetLoad:
     """`moved` holds (old, new) directories: a linked file named under `old` is read under `new`
-    (the input tree was moved, or is mounted elsewhere on this machine, since `process`)."""
-    parts = part_files(directory)
-    files = [str(p) for p in parts]
+    (the input tree was moved, or is mounted elsewhere on this machine, since `process`). Parts
+    an earlier load read, unchanged since, are not read again unless `reread`."""
+    code = code_identity()
+    unread, earlier = _unread(store, part_files(directory), code, reread)
+    if not unread:
+        return ParquetLoad(parts=0, rows=0, parts_read_before=len(earlier), rows_read_before=sum(earlier))
+    load = _load(store, directory, [str(part) for part, _ in unread], moved)
+    load.parts_read_before, load.rows_read_before = len(earlier), sum(earlier)
+    if not load.skipped:
+        _record(store, unread, code)
+    return load
+
+
+def _unread(
+    store: Store, parts: list[Path], code: str, reread: bool
+) -> tuple[list[tuple[Path, InputState | None]], list[int]]:
+    """The parts to read, each with its state before reading, and the row counts of those an
+    earlier load read."""
+    unread: list[tuple[Path, InputState | None]] = []
+    earlier: list[int] = []
+    for part in parts:
+        state = _state(part)
+        done = store.earlier_read(str(part.resolve()), state, code) if state is not None and not reread else None
+        if done is None:
+            unread.append((part, state))
+        else:
+            earlier.append(done.records)
+    return unread, earlier
+
+
+def _state(part: Path) -> InputState | None:
+    try:
+        return input_state(part)
+    except OSError:
+        return None  # the load reports it
+
+
+def _record(store: Store, parts: list[tuple[Path, InputState | None]], code: str) -> None:
+    """After a load that skipped nothing: its parts, in the state they were in before it read them."""
+    rows = dict(store.con.execute(
+        "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name",
+        [[str(part) for part, _ in parts]],
+    ).fetchall())
+    store.record_reads([
+        ReadFile(str(part.resolve()), state, int(rows.get(str(part), 0)), 0, code)
+        for part, state in parts if state is not None
+    ])
+
+
+def _load(store: Store, directory: Path, files: list[str], moved: Sequence[tuple[Path, Path]]) -> ParquetLoad:
     source = _SOURCE.format("")
     con = store.con
     try:
@@ -89,7 +149,7 @@ def load_parquet(store: Store, directory: Path, moved: Sequence[tuple[Path, Path
     if missing:
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
     rows_row = con.execute(f"SELECT count(*) FROM {source}", [files]).fetchone()
-    load = ParquetLoad(parts=len(parts), rows=int(rows_row[0]) if rows_row else 0)
+    load = ParquetLoad(parts=len(files), rows=int(rows_row[0]) if rows_row else 0)
     files = _same_uid_scheme(store, files, load)
     if not files:
         return load
