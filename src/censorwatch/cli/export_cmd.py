@@ -29,11 +29,11 @@ SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
 UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")]
 
 
-def _midnight(day: date | None) -> datetime | None:
+def midnight(day: date | None) -> datetime | None:
     return datetime.combine(day, time()) if day is not None else None
 
 
-def _store_path(db: Path | None) -> Path:
+def existing_store(db: Path | None) -> Path:
     path = db_path(db)
     if not path.exists():
         fail(f"no store at {path}: run `censorwatch probe` or `censorwatch ingest` first")
@@ -55,8 +55,8 @@ def export_verdicts(
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if fmt == "parquet" and output is None:
         fail("--format parquet writes a file: give it with --output FILE")
-    start, end = _midnight(parse_day(since, "--since")), _midnight(parse_day(until, "--until"))
-    with Store(_store_path(db), read_only=True) as store:
+    start, end = midnight(parse_day(since, "--since")), midnight(parse_day(until, "--until"))
+    with Store(existing_store(db), read_only=True) as store:
         rows = verdict_rows(store, probe_cc, test_name, start, end, times_as_text=fmt != "parquet")
         if output is None:
             count = write_rows(rows, sys.stdout, fmt)
@@ -80,8 +80,8 @@ def export_measurements(
     until: UntilOption = None,
 ) -> None:
     """The stored measurements in OONI's format: JSON Lines, each exactly as it was received."""
-    start, end = _midnight(parse_day(since, "--since")), _midnight(parse_day(until, "--until"))
-    with Store(_store_path(db), read_only=True) as store:
+    start, end = midnight(parse_day(since, "--since")), midnight(parse_day(until, "--until"))
+    with Store(existing_store(db), read_only=True) as store:
         if output is None:
             result = write_measurements(store, sys.stdout.buffer, probe_cc, test_name, start, end)
             sys.stdout.buffer.flush()

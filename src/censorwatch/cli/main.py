@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "test_helper_cmd",
     "lab_cmd",
     "export_cmd",
+    "reanalyse_cmd",
     "ingest_ooni_cmd",
     "process_cmd",
     "report_cmd",

@@ -119,7 +119,7 @@ def batch_table(
         columns["raw_can"] = [item.can_id for item in items]
         columns["raw_offset"] = [item.offset for item in items]
         columns["raw_length"] = [item.length for item in items]
-    for name in _VERDICT_COLUMNS:
+    for name in VERDICT_COLUMNS:
         columns[name] = [getattr(verdict, name) for verdict in verdicts]
     count = len(items)
     return pa.Table.from_arrays(
@@ -135,7 +135,7 @@ _META_COLUMNS = (
     "measurement_uid", "report_id", "input", "domain", "test_name", "test_version", "probe_cc", "probe_asn",
     "probe_network_name", "software_name", "software_version",
 )
-_VERDICT_COLUMNS = ("verdict", "blocking", "fingerprint", "reason", "ooni_blocking", "analyzer_version")
+VERDICT_COLUMNS = ("verdict", "blocking", "fingerprint", "reason", "ooni_blocking", "analyzer_version")
 
 _INSERT = (
     f"INSERT {{conflict}} INTO measurements ({', '.join(COLUMN_NAMES)}) "
@@ -445,24 +445,24 @@ class Store:
         return {row[0] for row in rows}
 
     def update_verdicts(self, verdicts: Iterable[tuple[str, Verdict]]) -> int:
-        """Re-analysis: rewrite only the verdict columns."""
-        changed = 0
-        for uid, verdict in verdicts:
-            self.con.execute(
-                "UPDATE measurements SET verdict = ?, blocking = ?, fingerprint = ?, reason = ?, "
-                "ooni_blocking = ?, analyzer_version = ? WHERE measurement_uid = ?",
-                [
-                    verdict.verdict,
-                    verdict.blocking,
-                    verdict.fingerprint,
-                    verdict.reason,
-                    verdict.ooni_blocking,
-                    verdict.analyzer_version,
-                    uid,
-                ],
-            )
-            changed += 1
-        return changed
+        """Re-analysis: rewrite only the verdict columns of these uids, in one statement (a
+        statement per row took a millisecond each). Returns how many rows were rewritten."""
+        pairs = list(verdicts)
+        if not pairs:
+            return 0
+        columns = {"measurement_uid": [uid for uid, _ in pairs]}
+        for name in VERDICT_COLUMNS:
+            columns[name] = [getattr(verdict, name) for _, verdict in pairs]
+        self.con.register("new_verdicts", pa.table(columns))
+        try:
+            assigned = ", ".join(f"{name} = new_verdicts.{name}" for name in VERDICT_COLUMNS)
+            rows = self.con.execute(
+                f"UPDATE measurements SET {assigned} FROM new_verdicts "
+                "WHERE measurements.measurement_uid = new_verdicts.measurement_uid"
+            ).fetchall()
+        finally:
+            self.con.unregister("new_verdicts")
+        return int(rows[0][0]) if rows else len(pairs)
 
     def iter_measurements(self, where: str = "", params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
         """Stored rows (`where` is an SQL condition, or empty for all) with `raw`, the measurement's

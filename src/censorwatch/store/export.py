@@ -48,13 +48,15 @@ _PARQUET_SCHEMA = pa.schema(
 )
 
 
-def _where(
+def row_filter(
     probe_cc: str | None,
     test_name: str | None,
     since: datetime | None,
     until: datetime | None,
     extra: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
+    """A WHERE clause (or "") and its parameters for the commands' common filters; `until` is
+    exclusive, `extra` adds conditions of the caller's."""
     clauses: list[str] = list(extra)
     params: list[Any] = []
     for column, value in (("probe_cc", probe_cc and probe_cc.upper()), ("test_name", test_name)):
@@ -81,7 +83,7 @@ def verdict_rows(
 ) -> Iterator[dict[str, Any]]:
     """Rows in time order. Times are OONI's "YYYY-MM-DD HH:MM:SS" text unless times_as_text is
     False (Parquet keeps them as timestamps)."""
-    where, params = _where(probe_cc, test_name, since, until)
+    where, params = row_filter(probe_cc, test_name, since, until)
     sql = (
         f"SELECT {', '.join(VERDICT_EXPORT_COLUMNS)} FROM measurements {where} "
         "ORDER BY measurement_start_time, measurement_uid"
@@ -224,7 +226,7 @@ def _raw_in_time_order(
     the frames of a whole store at once held them all in DuckDB's memory (1.3 GB for 100,000
     measurements); a day's are sorted alone, and the other days' row groups are skipped by their
     time range."""
-    where, params = _where(probe_cc, test_name, since, until)
+    where, params = row_filter(probe_cc, test_name, since, until)
     day = "CAST(measurement_start_time AS DATE)"
     days = store.con.execute(
         f"SELECT DISTINCT {day} AS day FROM measurements {where} ORDER BY day NULLS LAST", params
@@ -236,7 +238,7 @@ def _raw_in_time_order(
         else:
             start = datetime(day.year, day.month, day.day)
             extra, bounds = ("measurement_start_time >= ?", "measurement_start_time < ?"), [start, start + _DAY]
-        where_day, params_day = _where(probe_cc, test_name, since, until, extra)
+        where_day, params_day = row_filter(probe_cc, test_name, since, until, extra)
         sql = (
             f"SELECT measurement_uid, {', '.join(RAW_COLUMNS)} FROM measurements {where_day} "
             "ORDER BY measurement_start_time, measurement_uid"

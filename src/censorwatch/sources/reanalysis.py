@@ -1,0 +1,119 @@
+"""`censorwatch reanalyse`: give the stored measurements the verdicts of the installed code.
+
+Ingesting a measurement again never rewrites its row (it is already stored), and since files read
+to the end are not even read again (store/read_files.py), a new verdict rule or new fingerprints
+would otherwise reach only measurements ingested after the upgrade. Here every stored
+measurement is read back from the store, byte for byte as received, judged again, and only the
+verdict columns of rows whose verdict changed are rewritten, a batch at a time.
+
+Streaming: rows with zstd frames are read in storage order; rows in cans are read ordered by can
+and offset without their bytes in the sorted query (sorting frames held them all in DuckDB's
+memory, store/export.py), so each can is inflated once. A measurement that cannot be read back
+or parsed is counted with one example and left as it is."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from censorwatch.analysis.dispatch import analyse
+from censorwatch.model.verdict import Verdict
+from censorwatch.store import Store
+from censorwatch.store.database import VERDICT_COLUMNS
+from censorwatch.store.export import row_filter
+from censorwatch.store.raw_access import RawFetcher, RawUnavailable
+
+BATCH = 2000
+
+
+@dataclass
+class Reanalysis:
+    read: int = 0
+    changed: int = 0
+    unreadable: int = 0  # bytes that cannot be read back, or are not JSON any more
+    example: str | None = None
+    why: str | None = None
+    # (verdict before, verdict after) of the rows that changed, blocking type included
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def failed(self, uid: str, why: str) -> None:
+        self.unreadable += 1
+        if self.example is None:
+            self.example, self.why = uid, why
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"re-analysed {self.read} measurements: verdict changed for {self.changed}, "
+                 f"unchanged {self.read - self.changed - self.unreadable}, unreadable {self.unreadable}"]
+        for (before, after), count in self.transitions.most_common():
+            lines.append(f"  {count} x {before} -> {after}")
+        return lines
+
+
+def reanalyse(
+    store: Store,
+    probe_cc: str | None = None,
+    test_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Reanalysis:
+    result = Reanalysis()
+    pending: list[tuple[str, Verdict]] = []
+    with store.raw_fetcher() as fetcher:
+        for row in _rows(store, probe_cc, test_name, since, until):
+            result.read += 1
+            verdict = _judged(fetcher, row, result)
+            if verdict is not None and _columns(verdict) != tuple(row[name] for name in VERDICT_COLUMNS):
+                pending.append((row["measurement_uid"], verdict))
+                result.changed += 1
+                result.transitions[(_label(row), _label(verdict))] += 1
+            if len(pending) >= BATCH:
+                store.update_verdicts(pending)
+                pending = []
+            if on_progress is not None:
+                on_progress(1)
+    store.update_verdicts(pending)
+    return result
+
+
+def _rows(
+    store: Store, probe_cc: str | None, test_name: str | None, since: datetime | None, until: datetime | None
+) -> Iterator[dict[str, Any]]:
+    wanted = ", ".join(("measurement_uid", *VERDICT_COLUMNS))
+    where, params = row_filter(probe_cc, test_name, since, until, ("raw_can IS NULL",))
+    yield from store.iter_rows(f"SELECT {wanted}, raw_zstd FROM measurements {where}", params)
+    where, params = row_filter(probe_cc, test_name, since, until, ("raw_can IS NOT NULL",))
+    yield from store.iter_rows(
+        f"SELECT {wanted}, raw_can, raw_offset, raw_length FROM measurements {where} ORDER BY raw_can, raw_offset",
+        params,
+    )
+
+
+def _judged(fetcher: RawFetcher, row: dict[str, Any], result: Reanalysis) -> Verdict | None:
+    try:
+        measurement = orjson.loads(fetcher.raw(row))
+    except RawUnavailable as error:
+        result.failed(row["measurement_uid"], str(error))
+        return None
+    except orjson.JSONDecodeError as error:
+        result.failed(row["measurement_uid"], f"not JSON: {error}")
+        return None
+    if not isinstance(measurement, dict):
+        result.failed(row["measurement_uid"], "not a JSON object")
+        return None
+    return analyse(measurement)
+
+
+def _columns(verdict: Verdict) -> tuple[Any, ...]:
+    return tuple(getattr(verdict, name) for name in VERDICT_COLUMNS)
+
+
+def _label(verdict: Verdict | dict[str, Any]) -> str:
+    value = verdict if isinstance(verdict, dict) else {"verdict": verdict.verdict, "blocking": verdict.blocking}
+    name = value["verdict"] or "not analysed"
+    return f"{name} ({value['blocking']})" if value.get("blocking") else str(name)
