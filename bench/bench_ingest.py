@@ -29,6 +29,8 @@ No network. Then, each in a fresh interpreter so its peak RSS is its own
   copying the input files
                 shutil.copyfile of every input file, one process: what --raw copy adds when the
                 output directory is on another file system than the input
+  reanalyse     `censorwatch reanalyse` of the ingest phase's store: every measurement read back
+                from its can and judged again, one process
   ingest parquet
                 loading each process phase's parts into a fresh store, and the sum of both steps
                 against ingest ooni
@@ -176,9 +178,25 @@ def phase_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     stats = run_ingest(spec["root"], db)
     seconds = time.perf_counter() - started
     sizes = {"db_bytes": db.stat().st_size, "cans_bytes": cans_bytes(db)}
-    remove_store(db)
+    # Kept for the reanalyse phase, which comes next and removes it.
     return {"measurements": stats.read, "stored": stats.stored, "skipped": sum(stats.skipped.values()),
             "seconds": seconds, **sizes}
+
+
+def phase_reanalyse(spec: dict[str, Any]) -> dict[str, Any]:
+    """`censorwatch reanalyse` of the ingest phase's store: every measurement read back from its
+    can as received and judged again (none changes: the same code judged them)."""
+    from censorwatch.sources.reanalysis import reanalyse
+    from censorwatch.store import Store
+
+    db = Path(spec["work"]) / "ingest.duckdb"
+    started = time.perf_counter()
+    with Store(db) as store:
+        result = reanalyse(store)
+    seconds = time.perf_counter() - started
+    remove_store(db)
+    return {"measurements": result.read, "changed": result.changed, "unreadable": result.unreadable,
+            "seconds": seconds}
 
 
 def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +328,7 @@ def phase_uids(spec: dict[str, Any]) -> dict[str, Any]:
 
 PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gunzip": phase_gunzip, "bound": phase_bound, "bound-stdlib": phase_bound_stdlib,
-    "bound-parallel": phase_bound_parallel, "ingest": phase_ingest,
+    "bound-parallel": phase_bound_parallel, "ingest": phase_ingest, "reanalyse": phase_reanalyse,
     "process": phase_process, "process-warm": phase_process_warm, "profile": phase_profile,
     "process-link": lambda spec: phase_process({**spec, "raw": "link"}),
     "process-link-warm": lambda spec: phase_process_warm({**spec, "raw": "link"}),
@@ -406,6 +424,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("(bound with Python's gzip)", 1, results["bound-stdlib"], tree, bound)
     row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, bound)
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, bound)
+    row("reanalyse (the store again)", 1, results["reanalyse"], tree, bound)
     row(f"process, LocalCluster x{workers}", workers, results["process"], tree, bound)
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
     row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
@@ -490,9 +509,9 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}
-        phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "process", "process-warm",
-                  "process-link", "process-link-warm", "process-copy", "process-copy-warm", "copy-inputs",
-                  "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
+        phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "reanalyse", "process",
+                  "process-warm", "process-link", "process-link-warm", "process-copy", "process-copy-warm",
+                  "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
