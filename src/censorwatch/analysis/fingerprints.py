@@ -81,15 +81,12 @@ class Fingerprints:
         return tuple(i for i, fp in enumerate(self.body) if fp.pattern_type not in (LITERAL, REGEXP))
 
     @cached_property
-    def _header_matchers(self) -> dict[str, HeaderMatcher]:
-        return {name: HeaderMatcher(fps) for name, fps in self.headers.items()}
+    def _header_matchers(self) -> dict[str, tuple[HeaderMatcher, tuple[Fingerprint, ...]]]:
+        return {name: (HeaderMatcher(fps), fps) for name, fps in self.headers.items()}
 
     def _header_matches(self, name: str, value: str) -> list[Fingerprint]:
-        matcher = self._header_matchers.get(name.lower())
-        if matcher is None:
-            return []
-        fingerprints = self.headers[name.lower()]
-        return [fingerprints[i] for i in matcher.matching(value)]
+        matcher, fingerprints = self._header_matchers.get(name.lower(), (None, ()))
+        return [fingerprints[i] for i in matcher.matching(value)] if matcher is not None else []
 
     def _body_matches(self, body: str) -> list[Fingerprint]:
         """Matching body fingerprints in the order of the database."""

@@ -4,22 +4,21 @@ The `location` header alone has some 400 fingerprints (prefixes and substrings o
 URLs). Checking each in turn ran 120 Python calls per redirect and was the largest part of
 fingerprint matching in ingest profiles (docs/ingest.md, session 9). Here "full" patterns are one
 dict look-up, "prefix" and "contains" patterns one Aho-Corasick pass over the value (a prefix
-counts only where it starts at the value's first character), and regular expressions are tried
-in turn (the shipped set has none for headers). The answers are those of Fingerprint.matches,
-pattern by pattern (tests/unit/test_fingerprint_matching.py)."""
+counts only where it starts at the value's first character), and any other kind (regular
+expressions: the shipped set has none for headers) is asked in turn through its own `matches`.
+The answers are those of Fingerprint.matches, pattern by pattern (tests/unit/test_fingerprint_matching.py)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
 
+from censorwatch.analysis.body_scanner import LITERAL
+
 FULL = "full"
 PREFIX = "prefix"
-CONTAINS = "contains"
-REGEXP = "regexp"
 
 
 class HeaderPattern(Protocol):
@@ -29,6 +28,8 @@ class HeaderPattern(Protocol):
     @property
     def pattern(self) -> str: ...
 
+    def matches(self, value: str) -> bool: ...
+
 
 class HeaderMatcher:
     """Built from one header's fingerprints; `matching` gives their indices, in order."""
@@ -36,23 +37,20 @@ class HeaderMatcher:
     def __init__(self, patterns: Sequence[HeaderPattern]) -> None:
         self._full: dict[str, list[int]] = {}
         self._always: list[int] = []  # an empty prefix or substring is in every value
-        self._regexps: list[tuple[int, re.Pattern[str]]] = []
+        self._others: list[tuple[int, HeaderPattern]] = []  # kinds matched one by one
         # Per word: (is_prefix, index) for each pattern of that text.
         words: dict[str, list[tuple[bool, int]]] = {}
         for index, fingerprint in enumerate(patterns):
             kind, text = fingerprint.pattern_type, fingerprint.pattern
             if kind == FULL:
                 self._full.setdefault(text, []).append(index)
-            elif kind in (PREFIX, CONTAINS):
+            elif kind in (PREFIX, LITERAL):
                 if text:
                     words.setdefault(text, []).append((kind == PREFIX, index))
                 else:
                     self._always.append(index)
-            elif kind == REGEXP:
-                try:
-                    self._regexps.append((index, re.compile(text)))
-                except re.error:
-                    continue  # as Fingerprint.matches: a pattern that does not compile never matches
+            else:
+                self._others.append((index, fingerprint))
         self._automaton: Any = None
         if words:
             self._automaton = ahocorasick.Automaton()
@@ -66,6 +64,6 @@ class HeaderMatcher:
             for end, (length, entries) in self._automaton.iter(value):
                 starts_the_value = end + 1 == length
                 found.extend(index for is_prefix, index in entries if starts_the_value or not is_prefix)
-        found.extend(index for index, compiled in self._regexps if compiled.search(value))
+        found.extend(index for index, pattern in self._others if pattern.matches(value))
         # A substring can occur more than once; each fingerprint counts once, in database order.
         return sorted(set(found))

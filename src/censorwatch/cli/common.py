@@ -6,7 +6,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -28,12 +29,38 @@ DbOption = Annotated[
     typer.Option("--db", help="DuckDB store (default: $CENSORWATCH_DB or ~/.local/share/censorwatch/)."),
 ]
 
+# Filters of the commands that read a store's measurements (export, reanalyse).
+ProbeCcOption = Annotated[str | None, typer.Option("--probe-cc")]
+TestNameOption = Annotated[str | None, typer.Option("--test-name")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")]
+
+# Why a stored measurement most often cannot be read back.
+CANS_HINT = "a store keeps gzip files whole in its .cans directory beside the .duckdb file: was it copied too?"
+
 stderr = Console(stderr=True)
 stdout = Console()
 
 
 def db_path(given: Path | None) -> Path:
     return given if given is not None else default_db_path()
+
+
+def existing_store(db: Path | None) -> Path:
+    """The store's path, or a clear error when there is none to read."""
+    path = db_path(db)
+    if not path.exists():
+        fail(f"no store at {path}: run `censorwatch probe` or `censorwatch ingest` first")
+    return path
+
+
+def day_range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until as the midnights that start those days (UTC, as stored)."""
+    return _midnight(parse_day(since, "--since")), _midnight(parse_day(until, "--until"))
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time_of_day()) if day is not None else None
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -4,14 +4,24 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from censorwatch.cli.apps import export_app
-from censorwatch.cli.common import DbOption, db_path, fail, parse_day, stderr
+from censorwatch.cli.common import (
+    CANS_HINT,
+    DbOption,
+    ProbeCcOption,
+    SinceOption,
+    TestNameOption,
+    UntilOption,
+    day_range,
+    existing_store,
+    fail,
+    stderr,
+)
 from censorwatch.store import Store
 from censorwatch.store.export import (
     FORMATS,
@@ -23,21 +33,6 @@ from censorwatch.store.export import (
 )
 
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout).")]
-ProbeCcOption = Annotated[str | None, typer.Option("--probe-cc")]
-TestNameOption = Annotated[str | None, typer.Option("--test-name")]
-SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
-UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")]
-
-
-def midnight(day: date | None) -> datetime | None:
-    return datetime.combine(day, time()) if day is not None else None
-
-
-def existing_store(db: Path | None) -> Path:
-    path = db_path(db)
-    if not path.exists():
-        fail(f"no store at {path}: run `censorwatch probe` or `censorwatch ingest` first")
-    return path
 
 
 @export_app.command("verdicts")
@@ -55,7 +50,7 @@ def export_verdicts(
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if fmt == "parquet" and output is None:
         fail("--format parquet writes a file: give it with --output FILE")
-    start, end = midnight(parse_day(since, "--since")), midnight(parse_day(until, "--until"))
+    start, end = day_range(since, until)
     with Store(existing_store(db), read_only=True) as store:
         rows = verdict_rows(store, probe_cc, test_name, start, end, times_as_text=fmt != "parquet")
         if output is None:
@@ -80,7 +75,7 @@ def export_measurements(
     until: UntilOption = None,
 ) -> None:
     """The stored measurements in OONI's format: JSON Lines, each exactly as it was received."""
-    start, end = midnight(parse_day(since, "--since")), midnight(parse_day(until, "--until"))
+    start, end = day_range(since, until)
     with Store(existing_store(db), read_only=True) as store:
         if output is None:
             result = write_measurements(store, sys.stdout.buffer, probe_cc, test_name, start, end)
@@ -92,8 +87,7 @@ def export_measurements(
     if result.damaged:
         stderr.print(
             f"skipped {result.damaged} stored measurements whose raw data cannot be read back "
-            f"(e.g. {result.example}: {result.why}); a store keeps gzip files whole in its .cans "
-            "directory beside the .duckdb file: was it copied too?",
+            f"(e.g. {result.example}: {result.why}); {CANS_HINT}",
             highlight=False,
         )
         raise typer.Exit(1)

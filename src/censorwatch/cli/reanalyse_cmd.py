@@ -5,8 +5,19 @@ from __future__ import annotations
 import typer
 
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import DbOption, fail, parse_day, progress, stderr
-from censorwatch.cli.export_cmd import ProbeCcOption, SinceOption, TestNameOption, UntilOption, existing_store, midnight
+from censorwatch.cli.common import (
+    CANS_HINT,
+    DbOption,
+    ProbeCcOption,
+    SinceOption,
+    TestNameOption,
+    UntilOption,
+    day_range,
+    existing_store,
+    fail,
+    progress,
+    stderr,
+)
 from censorwatch.sources.reanalysis import reanalyse
 from censorwatch.store import Store
 
@@ -21,7 +32,7 @@ def reanalyse_command(
 ) -> None:
     """Judge stored measurements again with this censorwatch's rules and fingerprints (after an
     upgrade): only the verdict columns of rows whose verdict changed are rewritten."""
-    start, end = midnight(parse_day(since, "--since")), midnight(parse_day(until, "--until"))
+    start, end = day_range(since, until)
     with Store(existing_store(db)) as store, progress("re-analysing", unit="measurements") as bar:
         result = reanalyse(store, probe_cc, test_name, start, end, on_progress=bar.advance)
     for line in result.summary_lines():
@@ -29,8 +40,7 @@ def reanalyse_command(
     if result.unreadable:
         stderr.print(
             f"{result.unreadable} stored measurements could not be read back and keep their verdicts "
-            f"(e.g. {result.example}: {result.why}); a store keeps gzip files whole in its .cans directory "
-            "beside the .duckdb file: was it copied too?",
+            f"(e.g. {result.example}: {result.why}); {CANS_HINT}",
             highlight=False, markup=False, soft_wrap=True,
         )
         raise typer.Exit(1)

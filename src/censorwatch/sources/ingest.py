@@ -13,7 +13,7 @@ from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UID_FROM_BYTES, MalformedMeasurement
 from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
-from censorwatch.store.cans import InputState, StagedCan, input_state, is_can_source
+from censorwatch.store.cans import StagedCan, input_state_or_none, is_can_source
 from censorwatch.store.read_files import ReadFile
 
 BATCH = 2000
@@ -178,13 +178,12 @@ def ingest_files(
     code = code_identity()
     try:
         for path in expand_paths(paths):
-            resolved, state = _state_of(path)
-            if state is not None and not reread:
-                earlier = store.earlier_read(resolved, state, code)
-                if earlier is not None:
-                    stats.files_read_before += 1
-                    stats.records_read_before += earlier.records
-                    continue
+            state = input_state_or_none(path)
+            earlier = store.earlier_read(path, state, code) if state is not None and not reread else None
+            if earlier is not None:
+                stats.files_read_before += 1
+                stats.records_read_before += earlier
+                continue
             read, skipped = stats.read, sum(stats.skipped.values())
             can = _staged(store, path)
             records = _Watched(read_records(can.copy, shown_as=path) if can is not None else read_records(path))
@@ -193,20 +192,13 @@ def ingest_files(
                 batches.finished.append(can)
             if state is not None and not records.read_failed:
                 batches.read_files.append(
-                    ReadFile(resolved, state, stats.read - read, sum(stats.skipped.values()) - skipped, code)
+                    ReadFile(path, state, stats.read - read, sum(stats.skipped.values()) - skipped, code)
                 )
         batches.flush()
     finally:
         for can in batches.finished:
             store.release_can(can)
     return stats
-
-
-def _state_of(path: Path) -> tuple[str, InputState | None]:
-    try:
-        return str(path.resolve()), input_state(path)
-    except OSError:
-        return str(path), None  # read_records reports it
 
 
 class _Watched:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
-from censorwatch.store.cans import FileIdentity, InputState, identity_of, input_state, is_can_source
+from censorwatch.store.cans import FileIdentity, InputState, identity_of, input_state_or_none, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
 from censorwatch.store.read_files import ReadFile
@@ -43,6 +43,9 @@ class ParquetLoad:
     rows: int
     stored: int = 0
     linked_files: int = 0  # input files kept as cans for linked rows
+    # Rows per part read (from the parts' footers, once): the total, the skip counts of parts of
+    # another uid scheme, and what read_files records.
+    part_rows: dict[str, int] = field(default_factory=dict, repr=False)
     # Parts an earlier load into the store read to the end, and their rows: not read again, not
     # in the counts above.
     parts_read_before: int = 0
@@ -91,7 +94,8 @@ def load_parquet(
     load = _load(store, directory, [str(part) for part, _ in unread], moved)
     load.parts_read_before, load.rows_read_before = len(earlier), sum(earlier)
     if not load.skipped:
-        _record(store, unread, code)
+        store.record_reads([ReadFile(part, state, load.part_rows.get(str(part), 0), 0, code)
+                            for part, state in unread if state is not None])
     return load
 
 
@@ -103,32 +107,13 @@ def _unread(
     unread: list[tuple[Path, InputState | None]] = []
     earlier: list[int] = []
     for part in parts:
-        state = _state(part)
-        done = store.earlier_read(str(part.resolve()), state, code) if state is not None and not reread else None
+        state = input_state_or_none(part)  # None: the load reports the part
+        done = store.earlier_read(part, state, code) if state is not None and not reread else None
         if done is None:
             unread.append((part, state))
         else:
-            earlier.append(done.records)
+            earlier.append(done)
     return unread, earlier
-
-
-def _state(part: Path) -> InputState | None:
-    try:
-        return input_state(part)
-    except OSError:
-        return None  # the load reports it
-
-
-def _record(store: Store, parts: list[tuple[Path, InputState | None]], code: str) -> None:
-    """After a load that skipped nothing: its parts, in the state they were in before it read them."""
-    rows = dict(store.con.execute(
-        "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name",
-        [[str(part) for part, _ in parts]],
-    ).fetchall())
-    store.record_reads([
-        ReadFile(str(part.resolve()), state, int(rows.get(str(part), 0)), 0, code)
-        for part, state in parts if state is not None
-    ])
 
 
 def _load(store: Store, directory: Path, files: list[str], moved: Sequence[tuple[Path, Path]]) -> ParquetLoad:
@@ -148,8 +133,13 @@ def _load(store: Store, directory: Path, files: list[str], moved: Sequence[tuple
     missing = set(PART_COLUMNS).union(LINK_COLUMN_NAMES if linked else ()) - present
     if missing:
         raise ParquetSourceError(f"parts under {directory} lack columns: {', '.join(sorted(missing))}")
-    rows_row = con.execute(f"SELECT count(*) FROM {source}", [files]).fetchone()
-    load = ParquetLoad(parts=len(files), rows=int(rows_row[0]) if rows_row else 0)
+    part_rows = {
+        str(name): int(count)
+        for name, count in con.execute(
+            "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name", [files]
+        ).fetchall()
+    }
+    load = ParquetLoad(parts=len(files), rows=sum(part_rows.values()), part_rows=part_rows)
     files = _same_uid_scheme(store, files, load)
     if not files:
         return load
@@ -174,18 +164,15 @@ def _same_uid_scheme(store: Store, files: list[str], load: ParquetLoad) -> list[
     other = {name for name in files if schemes.get(name, UNRECORDED_UID_SCHEME) != store.uid_scheme}
     if not other:
         return files
-    sizes = store.con.execute(
-        "SELECT file_name, sum(num_rows) FROM parquet_file_metadata(?) GROUP BY file_name", [sorted(other)]
-    ).fetchall()
     remedy = f"this store uses {store.uid_scheme}: run `censorwatch process --uid-scheme {store.uid_scheme}`"
-    for name, count in sizes:
-        scheme = schemes.get(str(name))
+    for name in sorted(other):
+        scheme = schemes.get(name)
         if scheme is None:
             reason = (f"parts do not say how their uids were derived (written before 2026-11, or rewritten "
                       f"since), so {UNRECORDED_UID_SCHEME}; {remedy}")
         else:
             reason = f"parts derive uids by {scheme}; {remedy}"
-        load.skip(reason, int(count), str(name))
+        load.skip(reason, load.part_rows.get(name, 0), name)
     return [name for name in files if name not in other]
 
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from censorwatch.analysis.dispatch import analyse
 from censorwatch.model.verdict import Verdict
+from censorwatch.sources.ooni_files import parse_line
 from censorwatch.store import Store
 from censorwatch.store.database import VERDICT_COLUMNS
 from censorwatch.store.export import row_filter
@@ -71,7 +70,8 @@ def reanalyse(
             if verdict is not None and _columns(verdict) != tuple(row[name] for name in VERDICT_COLUMNS):
                 pending.append((row["measurement_uid"], verdict))
                 result.changed += 1
-                result.transitions[(_label(row), _label(verdict))] += 1
+                before, after = _label(row["verdict"], row["blocking"]), _label(verdict.verdict, verdict.blocking)
+                result.transitions[(before, after)] += 1
             if len(pending) >= BATCH:
                 store.update_verdicts(pending)
                 pending = []
@@ -95,25 +95,23 @@ def _rows(
 
 
 def _judged(fetcher: RawFetcher, row: dict[str, Any], result: Reanalysis) -> Verdict | None:
+    """The verdict of the row's measurement as read back, or None (counted) when it cannot be."""
+    uid = row["measurement_uid"]
     try:
-        measurement = orjson.loads(fetcher.raw(row))
+        record = parse_line(fetcher.raw(row), uid)  # the readers' own rules for what a measurement is
     except RawUnavailable as error:
-        result.failed(row["measurement_uid"], str(error))
+        result.failed(uid, str(error))
         return None
-    except orjson.JSONDecodeError as error:
-        result.failed(row["measurement_uid"], f"not JSON: {error}")
+    if record.measurement is None:
+        result.failed(uid, record.error or "not a measurement")
         return None
-    if not isinstance(measurement, dict):
-        result.failed(row["measurement_uid"], "not a JSON object")
-        return None
-    return analyse(measurement)
+    return analyse(record.measurement)
 
 
 def _columns(verdict: Verdict) -> tuple[Any, ...]:
     return tuple(getattr(verdict, name) for name in VERDICT_COLUMNS)
 
 
-def _label(verdict: Verdict | dict[str, Any]) -> str:
-    value = verdict if isinstance(verdict, dict) else {"verdict": verdict.verdict, "blocking": verdict.blocking}
-    name = value["verdict"] or "not analysed"
-    return f"{name} ({value['blocking']})" if value.get("blocking") else str(name)
+def _label(verdict: str | None, blocking: str | None) -> str:
+    name = verdict or "not analysed"
+    return f"{name} ({blocking})" if blocking else name

@@ -47,10 +47,15 @@ class FileIdentity:
 
 def identity_of(path: Path) -> FileIdentity:
     """Raises OSError when the file cannot be read."""
+    identity, _ = _identity_and_mtime(path)
+    return identity
+
+
+def _identity_and_mtime(path: Path) -> tuple[FileIdentity, int]:
     with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        handle.seek(max(0, size - 8))
-        return FileIdentity(size, handle.read(8).hex())
+        status = os.fstat(handle.fileno())
+        handle.seek(max(0, status.st_size - 8))
+        return FileIdentity(status.st_size, handle.read(8).hex()), status.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,17 @@ class InputState:
 
 
 def input_state(path: Path) -> InputState:
-    """Raises OSError when the file cannot be read."""
-    identity = identity_of(path)
-    return InputState(identity.size, path.stat().st_mtime_ns, identity.tail)
+    """Raises OSError when the file cannot be read. One open, one fstat."""
+    identity, mtime_ns = _identity_and_mtime(path)
+    return InputState(identity.size, mtime_ns, identity.tail)
+
+
+def input_state_or_none(path: Path) -> InputState | None:
+    """None for a file that cannot be read (its reader reports why)."""
+    try:
+        return input_state(path)
+    except OSError:
+        return None
 
 
 def is_can_source(path: Path) -> bool:

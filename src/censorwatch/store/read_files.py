@@ -5,6 +5,7 @@ day) reads only the files it has not read, instead of every measurement of every
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -13,29 +14,29 @@ from censorwatch.store.cans import InputState
 
 @dataclass(frozen=True)
 class ReadFile:
-    """One input file read to the end: where, in which state, what it held, by which code."""
+    """One input file read to the end: where (as named; recorded resolved), in which state, what it
+    held, by which code."""
 
-    path: str  # resolved
+    path: Path
     state: InputState
     records: int
     skipped: int
     code: str
 
 
-def earlier_read(con: duckdb.DuckDBPyConnection, path: str, state: InputState, code: str) -> ReadFile | None:
-    """The read of this very file that makes reading it again pointless: one whose every record
-    was stored (or was a duplicate), or one by this same code (which would skip the same records
-    again). A read that skipped records by other code is not: this code may read them."""
+def earlier_read(con: duckdb.DuckDBPyConnection, path: Path, state: InputState, code: str) -> int | None:
+    """How many records the read of this very file held that makes reading it again pointless:
+    one whose every record was stored (or was a duplicate), or one by this same code (which would
+    skip the same records again); None when there is none. A read that skipped records by other
+    code does not count: this code may read them."""
     rows = con.execute(
         "SELECT records, skipped, code FROM read_files WHERE path = ? AND bytes = ? AND mtime_ns = ? AND tail = ?",
-        [path, state.size, state.mtime_ns, state.tail],
+        [str(path.resolve()), state.size, state.mtime_ns, state.tail],
     ).fetchall()
     if not rows:
         return None
     records, skipped, by = rows[0]
-    if skipped and by != code:
-        return None
-    return ReadFile(path, state, int(records), int(skipped), str(by))
+    return None if skipped and by != code else int(records)
 
 
 def record_reads(con: duckdb.DuckDBPyConnection, reads: list[ReadFile]) -> None:
@@ -47,7 +48,7 @@ def record_reads(con: duckdb.DuckDBPyConnection, reads: list[ReadFile]) -> None:
         "INSERT OR REPLACE INTO read_files SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), "
         "unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), now()",
         [
-            [r.path for r in reads], [r.state.size for r in reads], [r.state.mtime_ns for r in reads],
+            [str(r.path.resolve()) for r in reads], [r.state.size for r in reads], [r.state.mtime_ns for r in reads],
             [r.state.tail for r in reads], [r.records for r in reads], [r.skipped for r in reads],
             [r.code for r in reads],
         ],
