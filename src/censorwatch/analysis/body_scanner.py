@@ -10,6 +10,7 @@ pattern in turn (tests/unit/test_fingerprint_matching.py)."""
 
 from __future__ import annotations
 
+import platform
 import re
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+from censorwatch.analysis.compiled_cache import load_or_compile
 
 hyperscan: Any
 try:
@@ -85,11 +88,12 @@ class AhoCorasickScanner:
 class HyperscanScanner:
     """One Hyperscan database in UTF-8 mode; each pattern reports at most one match
     (SINGLEMATCH), so the callback runs once per fingerprint found, not once per occurrence.
-    Patterns Hyperscan rejects are matched with Python's `re` instead."""
+    Patterns Hyperscan rejects are matched with Python's `re` instead. With `cache_name`, the
+    compiled database is kept on disk under that name for the next process (compiled_cache.py)."""
 
     engine = "hyperscan"
 
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
+    def __init__(self, patterns: Sequence[Pattern], cache_name: str | None = None) -> None:
         assert hyperscan is not None
         expressions: dict[int, bytes] = {}
         for index, pattern in enumerate(patterns):
@@ -104,7 +108,7 @@ class HyperscanScanner:
                 self._fallback.append((index, compiled))
             else:
                 expressions[index] = pattern.text.encode("utf-8")
-        self._database: Any = _database(expressions)
+        self._database: Any = _cached_database(cache_name, expressions) if cache_name else _database(expressions)
         if self._database is None and expressions:
             # One pattern Hyperscan rejects fails the whole database: find it, match it with `re`.
             accepted = {
@@ -167,14 +171,31 @@ def _database(expressions: dict[int, bytes]) -> Any:
     return database
 
 
-def build_scanner(patterns: Sequence[Pattern], engine: str | None = None) -> BodyScanner:
-    """The fastest engine this machine has, or the one named ("hyperscan", "aho-corasick")."""
+def _cached_database(name: str, expressions: dict[int, bytes]) -> Any:
+    """_database(expressions), compiled by an earlier process when it could be."""
+    key = repr((hyperscan.__version__, platform.machine(), _FLAGS, sorted(expressions.items()))).encode()
+    return load_or_compile(name, key, lambda: _database(expressions), hyperscan.dumpb, _loaded)
+
+
+def _loaded(payload: bytes) -> Any:
+    try:
+        return hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+    except hyperscan.error:  # another Hyperscan version or CPU, or damaged
+        return None
+
+
+def build_scanner(
+    patterns: Sequence[Pattern], engine: str | None = None, cache_name: str | None = None
+) -> BodyScanner:
+    """The fastest engine this machine has, or the one named ("hyperscan", "aho-corasick").
+    `cache_name`: keep a compiled Hyperscan database on disk under this name, for a set of
+    patterns many processes use (the shipped fingerprints)."""
     if engine is None:
         engine = "hyperscan" if hyperscan is not None else "aho-corasick"
     if engine == "hyperscan":
         if hyperscan is None:
             raise RuntimeError("hyperscan is not installed on this machine")
-        return HyperscanScanner(patterns)
+        return HyperscanScanner(patterns, cache_name)
     if engine == "aho-corasick":
         return AhoCorasickScanner(patterns)
     raise ValueError(f"unknown body scanner engine {engine!r}")

@@ -58,6 +58,10 @@ def _compile(pattern: str, kind: str) -> re.Pattern[str] | None:
         return None
 
 
+# The shipped body fingerprints' compiled scanner, kept between processes (compiled_cache.py).
+BODY_SCANNER_CACHE = "body-fingerprints"
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     dns: Mapping[str, Fingerprint]
@@ -69,7 +73,7 @@ class Fingerprints:
 
     @cached_property
     def _body_scanner(self) -> BodyScanner:
-        return build_scanner(self.body_patterns())
+        return build_scanner(self.body_patterns(), cache_name=BODY_SCANNER_CACHE)
 
     def body_patterns(self) -> list[Pattern]:
         """The body fingerprints a scanner handles, index for index; `full` and `prefix` ones
