@@ -14,6 +14,9 @@ No network. Then, each in a fresh interpreter so its peak RSS is its own
                 one process (= the bound per core)
   bound, gzip   gzip.open + line iteration + orjson.loads: the bound as runs before the line
                 reader measured it, for comparison
+  bound, zlib-ng
+                the line reader with zlib-ng inflating: the bound as runs to 2026-11-28 measured it,
+                before ISA-L's inflater (gzip_stream.py), for comparison
   bound xW      the bound over W processes (how far this machine scales when others share it)
   ingest        `censorwatch ingest ooni` as a library call: ingest_files into a fresh store (what
                 the CLI runs, minus its progress bar): gzip files kept whole as cans beside the
@@ -140,6 +143,17 @@ def phase_bound_stdlib(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     parsed = [parse_file(p, stdlib=True) for p in files]
     return {"measurements": sum(c for c, _ in parsed), "seconds": time.perf_counter() - started}
+
+
+def phase_bound_zlib_ng(spec: dict[str, Any]) -> dict[str, Any]:
+    """The bound as runs to 2026-11-28 measured it, with zlib-ng inflating in the line reader
+    (gzip_stream.py now prefers ISA-L's inflater where it is installed)."""
+    from zlib_ng import zlib_ng
+
+    from censorwatch import gzip_stream
+
+    gzip_stream.INFLATER = zlib_ng
+    return phase_bound(spec)
 
 
 def phase_bound_parallel(spec: dict[str, Any]) -> dict[str, Any]:
@@ -328,6 +342,7 @@ def phase_uids(spec: dict[str, Any]) -> dict[str, Any]:
 
 PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gunzip": phase_gunzip, "bound": phase_bound, "bound-stdlib": phase_bound_stdlib,
+    "bound-zlib-ng": phase_bound_zlib_ng,
     "bound-parallel": phase_bound_parallel, "ingest": phase_ingest, "reanalyse": phase_reanalyse,
     "process": phase_process, "process-warm": phase_process_warm, "profile": phase_profile,
     "process-link": lambda spec: phase_process({**spec, "raw": "link"}),
@@ -422,6 +437,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("(gunzip + line split only)", 1, results["gunzip"], tree, bound)
     row("bound: gunzip + orjson.loads", 1, bound, tree, bound)
     row("(bound with Python's gzip)", 1, results["bound-stdlib"], tree, bound)
+    row("(bound with zlib-ng)", 1, results["bound-zlib-ng"], tree, bound)
     row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, bound)
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, bound)
     row("reanalyse (the store again)", 1, results["reanalyse"], tree, bound)
@@ -446,15 +462,20 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     print(f"{'  against: ingest ooni, one process':<44} {one['seconds']:8.2f} "
           f"{one['measurements'] / one['seconds']:10.0f} {one['peak_mib']:9.0f} {one['cpu_seconds']:7.1f} "
           f"{(one['db_bytes'] + one['cans_bytes']) / 1e6:9.0f}")
-    stdlib = results["bound-stdlib"]
-    against = ", ".join(
-        f"{name} {ratio(results[key], cores, stdlib):.3f}"
-        for name, key, cores in (("ingest", "ingest", 1), ("process", "process", workers),
-                                 ("process --raw link", "process-link", workers))
-    )
-    print(f"The bound reads with censorwatch's own line reader (sources/line_reader.py: zlib-ng, 1 MiB blocks), "
-          f"as ingest and process do. Against the bound with Python's gzip module, as earlier runs measured it: "
-          f"x bound/c {against}.")
+    def against(reference: dict[str, Any]) -> str:
+        return ", ".join(
+            f"{name} {ratio(results[key], cores, reference):.3f}"
+            for name, key, cores in (("ingest", "ingest", 1), ("process", "process", workers),
+                                     ("process --raw copy", "process-copy", workers),
+                                     ("the same, cluster already up", "process-copy-warm", workers))
+        )
+
+    from censorwatch.gzip_stream import INFLATER
+
+    print(f"The bound reads with censorwatch's own line reader (sources/line_reader.py: {INFLATER.__name__}, "
+          f"1 MiB blocks), as ingest and process do. x bound/c against the bound with zlib-ng, as runs to "
+          f"2026-11-28 measured it: {against(results['bound-zlib-ng'])}; against the bound with Python's gzip "
+          f"module, as the first runs did: {against(results['bound-stdlib'])}.")
     print(f"MB = 10^6 bytes of uncompressed JSON; x bound/c = throughput / (cores x bound per core), the "
           f"issue's measure, target >= {TARGET:.2f}; peak MiB = highest sampled RSS of the phase's processes "
           f"together; CPU s = user+sys of the phase's process tree, start-up included; x b/CPU = measurements "
@@ -509,8 +530,8 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}
-        phases = ("gunzip", "bound", "bound-stdlib", "bound-parallel", "ingest", "reanalyse", "process",
-                  "process-warm", "process-link", "process-link-warm", "process-copy", "process-copy-warm",
+        phases = ("gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
+                  "process", "process-warm", "process-link", "process-link-warm", "process-copy", "process-copy-warm",
                   "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)

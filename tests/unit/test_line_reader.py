@@ -21,11 +21,18 @@ try:
     INFLATERS.append(zlib_ng)
 except ImportError:  # the reader falls back to zlib; nothing else to test then
     pass
+try:
+    from isal import isal_zlib
+
+    INFLATERS.append(isal_zlib)
+except ImportError:
+    pass
 
 
 @pytest.fixture(params=INFLATERS, ids=lambda module: module.__name__, autouse=True)
 def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test runs with each inflater the reader may use: zlib-ng where installed, zlib."""
+    """Every test runs with each inflater the reader may use: ISA-L's or zlib-ng's where
+    installed, zlib."""
     monkeypatch.setattr(gzip_stream, "INFLATER", request.param)
 
 
