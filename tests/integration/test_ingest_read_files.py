@@ -13,10 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
+from censorwatch.code_identity import code_identity
 from censorwatch.sources import ingest
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord
-from censorwatch.store import Store
+from censorwatch.store import Store, read_files
+from censorwatch.store.cans import InputState, input_state
 from tests.unit.test_cans import gzip_file, line
 
 pytestmark = pytest.mark.integration
@@ -32,6 +34,14 @@ def tree(tmp_path: Path) -> Path:
     (root / "single.json").write_bytes(line(900))
     (root / "lines.jsonl").write_bytes(line(901) + b"\n" + line(902) + b"\n{broken\n")
     return root
+
+
+@pytest.fixture(params=[1000, 2], ids=["one lookup", "lookups of 2 files"], autouse=True)
+def lookup_files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Files are looked up in chunks (read_files.LOOKUP_FILES): each test runs with every file in
+    one chunk and with the tree spread over several."""
+    monkeypatch.setattr(read_files, "LOOKUP_FILES", request.param)
+    return int(request.param)
 
 
 def read_paths(db: Path) -> set[str]:
@@ -144,3 +154,22 @@ def test_cli_reread(tree: Path, tmp_path: Path) -> None:
     assert again.exit_code == 0 and "read 0 records" in said and "not read again: 5 (34 records" in said
     reread = runner.invoke(app, ["ingest", "ooni", str(tree), "--db", db, "--reread"])
     assert "read 34 records: stored 0, already stored 33, skipped 1" in " ".join(reread.stderr.split())
+
+
+def test_lookups_answer_each_file_as_asked(tree: Path, tmp_path: Path) -> None:
+    """The same file twice, a file never read, a file whose state is unknown and one whose state
+    changed: each answered in its place, in one query."""
+    with Store(tmp_path / "s.duckdb") as store:
+        ingest_files(store, [tree])
+        done = tree / "single.json"
+        lines = tree / "lines.jsonl"
+        other = tmp_path / "never.jsonl"
+        other.write_bytes(line(5))
+        changed = input_state(done)
+        changed = InputState(changed.size + 1, changed.mtime_ns, changed.tail)
+        files = [(done, input_state(done)), (other, input_state(other)), (lines, None), (done, input_state(done)),
+                 (done, changed), (lines, input_state(lines))]
+        # lines.jsonl has a skipped record: by the same code its read still counts.
+        assert read_files.earlier_reads(store.con, files, code_identity()) == [1, None, None, 1, None, 3]
+        assert read_files.earlier_reads(store.con, files, "other code") == [1, None, None, 1, None, None]
+        assert read_files.earlier_reads(store.con, [], "any") == []

@@ -13,7 +13,7 @@ from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UID_FROM_BYTES, MalformedMeasurement
 from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
-from censorwatch.store.cans import StagedCan, input_state_or_none, is_can_source
+from censorwatch.store.cans import StagedCan, is_can_source
 from censorwatch.store.read_files import ReadFile
 
 BATCH = 2000
@@ -177,9 +177,7 @@ def ingest_files(
     batches = _Batches(store, stats, on_progress)
     code = code_identity()
     try:
-        for path in expand_paths(paths):
-            state = input_state_or_none(path)
-            earlier = store.earlier_read(path, state, code) if state is not None and not reread else None
+        for path, state, earlier in store.with_earlier_reads(expand_paths(paths), code, reread):
             if earlier is not None:
                 stats.files_read_before += 1
                 stats.records_read_before += earlier

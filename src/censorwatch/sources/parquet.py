@@ -26,7 +26,7 @@ from pathlib import Path
 
 from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
-from censorwatch.store.cans import FileIdentity, InputState, identity_of, input_state_or_none, is_can_source
+from censorwatch.store.cans import FileIdentity, InputState, identity_of, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
 from censorwatch.store.read_files import ReadFile
@@ -106,9 +106,7 @@ def _unread(
     earlier load read."""
     unread: list[tuple[Path, InputState | None]] = []
     earlier: list[int] = []
-    for part in parts:
-        state = input_state_or_none(part)  # None: the load reports the part
-        done = store.earlier_read(part, state, code) if state is not None and not reread else None
+    for part, state, done in store.with_earlier_reads(parts, code, reread):  # state None: the load reports it
         if done is None:
             unread.append((part, state))
         else:

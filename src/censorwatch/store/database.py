@@ -18,7 +18,7 @@ from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, InputState, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
 from censorwatch.store.raw_codec import compress
-from censorwatch.store.read_files import ReadFile, earlier_read, record_reads
+from censorwatch.store.read_files import ReadFile, record_reads, with_earlier_reads
 from censorwatch.store.schema import COLUMN_NAMES, RAW_COLUMNS, SCHEMA_STATEMENTS
 from censorwatch.store.upgrade import columns_of, needs_upgrade, stored_version, upgrade
 
@@ -417,10 +417,12 @@ class Store:
         rows = self.con.execute("SELECT count(*) FROM measurements").fetchall()
         return int(rows[0][0])
 
-    def earlier_read(self, path: Path, state: InputState, code: str) -> int | None:
-        """The records of an earlier read of this very file that makes reading it again
-        pointless, or None (store/read_files.py)."""
-        return earlier_read(self.con, path, state, code)
+    def with_earlier_reads(
+        self, paths: Iterable[Path], code: str, reread: bool = False
+    ) -> Iterator[tuple[Path, InputState | None, int | None]]:
+        """Each path with its state before reading and the records of an earlier read of this
+        very file that makes reading it again pointless, or None (store/read_files.py)."""
+        return with_earlier_reads(self.con, paths, code, reread)
 
     def record_reads(self, reads: list[ReadFile]) -> None:
         record_reads(self.con, reads)

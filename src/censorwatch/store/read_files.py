@@ -4,12 +4,14 @@ day) reads only the files it has not read, instead of every measurement of every
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import duckdb
 
-from censorwatch.store.cans import InputState
+from censorwatch.store.cans import InputState, input_state_or_none
 
 
 @dataclass(frozen=True)
@@ -24,19 +26,54 @@ class ReadFile:
     code: str
 
 
-def earlier_read(con: duckdb.DuckDBPyConnection, path: Path, state: InputState, code: str) -> int | None:
-    """How many records the read of this very file held that makes reading it again pointless:
-    one whose every record was stored (or was a duplicate), or one by this same code (which would
-    skip the same records again); None when there is none. A read that skipped records by other
-    code does not count: this code may read them."""
+def earlier_reads(
+    con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, InputState | None]], code: str
+) -> list[int | None]:
+    """For each file (None: its state is unknown), how many records the read of this very file
+    held that makes reading it again pointless: one whose every record was stored (or was a
+    duplicate), or one by this same code (which would skip the same records again); None when
+    there is none. A read that skipped records by other code does not count: this code may read
+    them.
+
+    One query for all of them: DuckDB's index serves none of these lookups, so a query per file
+    scanned the whole table each time, 3.3 ms per file with 100,000 files recorded and 47 ms with
+    3,000,000 (the daily routine over a year of OONI's files); one query per 1,000 files costs
+    0.006 and 0.05 ms per file (with_earlier_reads passes chunks of LOOKUP_FILES)."""
+    answers: list[int | None] = [None] * len(files)
+    known = [(index, path, state) for index, (path, state) in enumerate(files) if state is not None]
+    if not known:
+        return answers
     rows = con.execute(
-        "SELECT records, skipped, code FROM read_files WHERE path = ? AND bytes = ? AND mtime_ns = ? AND tail = ?",
-        [str(path.resolve()), state.size, state.mtime_ns, state.tail],
+        "SELECT wanted.i, records, skipped, code FROM read_files JOIN (SELECT unnest(?::BIGINT[]) AS i, "
+        "unnest(?::VARCHAR[]) AS path, unnest(?::BIGINT[]) AS bytes, unnest(?::BIGINT[]) AS mtime_ns, "
+        "unnest(?::VARCHAR[]) AS tail) AS wanted USING (path, bytes, mtime_ns, tail)",
+        [
+            [index for index, _, _ in known], [str(path.resolve()) for _, path, _ in known],
+            [state.size for _, _, state in known], [state.mtime_ns for _, _, state in known],
+            [state.tail for _, _, state in known],
+        ],
     ).fetchall()
-    if not rows:
-        return None
-    records, skipped, by = rows[0]
-    return None if skipped and by != code else int(records)
+    for index, records, skipped, by in rows:
+        answers[index] = None if skipped and by != code else int(records)
+    return answers
+
+
+# How many files unread_files looks up at once: bounded, as the paths of a tree are streamed.
+LOOKUP_FILES = 1000
+
+
+def with_earlier_reads(
+    con: duckdb.DuckDBPyConnection, paths: Iterable[Path], code: str, reread: bool = False
+) -> Iterator[tuple[Path, InputState | None, int | None]]:
+    """Each path with its state, taken now, before it is read (None: it cannot be examined; the
+    reader reports it), and earlier_reads' answer for it (always None when `reread`), looked up
+    LOOKUP_FILES at a time."""
+    iterator = iter(paths)
+    while chunk := list(islice(iterator, LOOKUP_FILES)):
+        files = [(path, input_state_or_none(path)) for path in chunk]
+        earlier = [None] * len(files) if reread else earlier_reads(con, files, code)
+        for (path, state), done in zip(files, earlier, strict=True):
+            yield path, state, done
 
 
 def record_reads(con: duckdb.DuckDBPyConnection, reads: list[ReadFile]) -> None:
