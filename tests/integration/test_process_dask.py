@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.distributed.process import ProcessError, process_single, process_tree
+from censorwatch.distributed.process import ProcessError, process_single, process_tree, task_groups
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 from censorwatch.store.schema import PART_COLUMNS as COLUMN_NAMES
@@ -99,6 +99,28 @@ def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: P
     assert {"ok", "anomaly"} <= verdicts
     frames = {row[COLUMN_NAMES.index("raw_zstd")] is not None for row in expected}
     assert frames == {raw == "embed"}
+
+
+def test_small_files_sharing_tasks_give_the_same_output(tree: tuple[Path, int], tmp_path: Path) -> None:
+    """--task-mb: files share tasks, each still with its own parts and mark."""
+    root, good = tree
+    sizes = sorted(p.stat().st_size for p in (root / "raw").rglob("*.jsonl.gz"))
+    task_bytes = sizes[-1] + sizes[0]  # the largest file with at least the smallest: fewer tasks than files
+    assert len(task_groups(sorted((root / "raw").rglob("*.jsonl.gz")), task_bytes)) < len(sizes)
+    single = process_single(root / "raw", tmp_path / "single")
+    shared = process_tree(root / "raw", tmp_path / "shared", "local", 2, task_bytes=task_bytes)
+    assert (shared.files, shared.written, shared.parts, shared.skipped) == (
+        single.files, single.written, single.parts, single.skipped
+    )
+    assert rows(tmp_path / "shared") == rows(tmp_path / "single")
+    again = process_tree(root / "raw", tmp_path / "shared", "local", 2, task_bytes=task_bytes)
+    assert (again.files, again.reused_files, again.reused_written) == (0, 12, good)
+    result = CliRunner().invoke(
+        app, ["process", str(root / "raw"), "--out", str(tmp_path / "cli"), "--task-mb", "1", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"measurements written: {good}" in result.stderr
+    assert rows(tmp_path / "cli") == rows(tmp_path / "single")
 
 
 def test_ingest_parquet_is_idempotent(tree: tuple[Path, int], tmp_path: Path) -> None:

@@ -176,6 +176,12 @@ def process_file(
     return result
 
 
+def process_files(paths: list[str], out_dir: str | Path, **options: Any) -> list[FileResult]:
+    """A task of several files (process_tree's `task_bytes`): each processed as process_file
+    does, with its own parts and mark, so a task that stops leaves every file it finished done."""
+    return [process_file(path, out_dir, **options) for path in paths]
+
+
 def _reused(result: FileResult, mark: Mark) -> FileResult:
     result.reused, result.read, result.written, result.parts = True, mark.read, mark.written, mark.parts
     result.skipped.update(mark.skipped)
@@ -293,10 +299,12 @@ def process_tree(
     raw: str = "copy",
     uid_scheme: str = UID_FROM_BYTES,
     redo: bool = False,
+    task_bytes: int = 0,
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
-    other value is a scheduler address such as tcp://host:8786."""
+    other value is a scheduler address such as tcp://host:8786. With `task_bytes`, files smaller
+    than that share a task of up to that many bytes (task_groups)."""
     from dask.distributed import Client, as_completed
 
     _check_options(raw, uid_scheme)
@@ -312,21 +320,43 @@ def process_tree(
             except (OSError, TimeoutError) as error:
                 raise ProcessError(f"cannot reach the Dask scheduler at {cluster}: {error}") from error
         try:
-            # Largest first: a large file left for last would keep one worker busy while the
-            # others idle (the scheduler hands out tasks in the order given).
-            by_size = sorted(files, key=_size, reverse=True)
+            groups = [[str(p) for p in group] for group in task_groups(files, task_bytes)]
             futures = client.map(
-                process_file, [str(p) for p in by_size], out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme,
-                redo=redo, pure=False,
+                process_files, groups, out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme, redo=redo, pure=False,
             )
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                yield future.result()
+                yield from future.result()
         finally:
             client.close()  # type: ignore[no-untyped-call]
             if local is not None:
                 local.close()
 
     return _run(source, out_dir, fan_out, on_file)
+
+
+def task_groups(files: list[Path], task_bytes: int = 0) -> list[list[Path]]:
+    """The files in the order the tasks are handed out, largest first: a large file left for
+    last would keep one worker busy while the others idle. With task_bytes 0, one task per file;
+    otherwise files share a task while their sizes (as stored, compressed) add up to at most
+    task_bytes, and a file of that size or more has a task of its own. Dask's scheduling costs
+    about 2 ms of the scheduler's CPU per task, as much as a small OONI file's whole processing
+    (docs/ingest.md)."""
+    by_size = sorted(files, key=_size, reverse=True)
+    if task_bytes <= 0:
+        return [[path] for path in by_size]
+    groups: list[list[Path]] = []
+    current: list[Path] = []
+    current_bytes = 0
+    for path in by_size:
+        size = _size(path)
+        if current and current_bytes + size > task_bytes:
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(path)
+        current_bytes += size
+    if current:
+        groups.append(current)
+    return groups
 
 
 def start_local_cluster(n_workers: int, processes: bool = True) -> Any:
