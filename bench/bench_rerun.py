@@ -12,6 +12,10 @@ measurements each), one over 40 large files. Then, in this process, one after an
   ingest ooni      into a fresh store; again over the same tree (every file read before: only the
                    lookups); again after --recorded other files were added to read_files
   process          process_single into a fresh directory; again (every file has its mark)
+  process, running cluster
+                   process_tree on a LocalCluster of two started (and its workers' imports and
+                   fingerprint database done) before the clock, one task per file, and with
+                   --files-per-task 8 (up to 8 files under 1 MB share a task)
 
 "per file" is (small-file run - large-file run) / (difference in files): what a file costs
 beyond its measurements.
@@ -87,6 +91,32 @@ def process_runs(tree: Tree, work: Path) -> dict[str, tuple[float, float, Any]]:
     return runs
 
 
+def cluster_runs(tree: Tree, work: Path, cluster: Any) -> dict[str, tuple[float, float, Any]]:
+    """`process` on a running LocalCluster of two (CPU: this process only, where the scheduler
+    runs), one task per file and with --files-per-task 8."""
+    from censorwatch.distributed.process import process_tree
+
+    out = work / "cluster-parts"
+
+    def run(files_per_task: int) -> tuple[float, float, Any]:
+        result = timed(
+            lambda: process_tree(tree.root, out, cluster.scheduler_address, 2, files_per_task=files_per_task)
+        )
+        shutil.rmtree(out)
+        return result
+
+    return {"process, running cluster x2": run(1), "  the same, --files-per-task 8": run(8)}
+
+
+def _warm(_: int) -> bool:
+    import censorwatch.analysis.record
+    import censorwatch.distributed.parts  # noqa: F401
+    from censorwatch.analysis.fingerprints import load_fingerprints
+
+    load_fingerprints().match_http("warm up", {})
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measurements", type=int, default=20_000)
@@ -109,13 +139,24 @@ def main() -> None:
             "large": build_tree(args.source, work / "large", args.measurements, 40, 2),
         }
         results: dict[str, dict[str, tuple[float, float, Any]]] = {}
-        for name, tree in trees.items():
-            print(f"{name} files: {len(tree.files)} files, {tree.measurements} measurements, "
-                  f"{tree.json_bytes / 1e6:.0f} MB of JSON", flush=True)
-            runs = {"bound": bound(tree)}
-            runs.update(ingest_runs(tree, work, args.recorded))
-            runs.update(process_runs(tree, work))
-            results[name] = runs
+        from dask.distributed import Client
+
+        from censorwatch.distributed.process import start_local_cluster
+
+        cluster = start_local_cluster(2)
+        try:
+            with Client(cluster) as client:  # type: ignore[no-untyped-call]
+                client.gather(client.map(_warm, range(8), pure=False))
+            for name, tree in trees.items():
+                print(f"{name} files: {len(tree.files)} files, {tree.measurements} measurements, "
+                      f"{tree.json_bytes / 1e6:.0f} MB of JSON", flush=True)
+                runs = {"bound": bound(tree)}
+                runs.update(ingest_runs(tree, work, args.recorded))
+                runs.update(process_runs(tree, work))
+                runs.update(cluster_runs(tree, work, cluster))
+                results[name] = runs
+        finally:
+            cluster.close()
         report(trees, results)
 
 
@@ -126,13 +167,15 @@ def report(trees: dict[str, Tree], results: dict[str, dict[str, tuple[float, flo
           f"{'CPU s':>7} {'x bound':>8} {'per file ms':>11}")
     for name in results["small"]:
         cells = []
+        cores = 2 if "cluster" in name or "per-task" in name else 1
         for size in ("small", "large"):
             wall, cpu, _ = results[size][name]
             bound_wall = results[size]["bound"][0]
-            cells.append(f"{wall:13.3f} {cpu:7.2f} {bound_wall / wall:8.3f}")
+            cells.append(f"{wall:13.3f} {cpu:7.2f} {bound_wall / wall / cores:8.3f}")
         per_file = (results["small"][name][0] - results["large"][name][0]) / extra_files * 1000
         print(f"{name:<44} {cells[0]} {cells[1]} {per_file:11.3f}")
-    print(f"\nx bound = the bound's wall time / the path's, one process (the issue's measure for one core); "
+    print(f"\nx bound = the bound's wall time / (the path's x its cores), the issue's measure per core; CPU s = "
+          f"this process's (the cluster rows: the client and scheduler only, not the workers); "
           f"per file = (small - large) / {extra_files} more files. The second runs read nothing: their time "
           f"is looking files up (ingest: read_files in the store; process: the marks in OUT/_finished).")
 

@@ -102,21 +102,20 @@ def test_local_cluster_equals_single_process(tree: tuple[Path, int], tmp_path: P
 
 
 def test_small_files_sharing_tasks_give_the_same_output(tree: tuple[Path, int], tmp_path: Path) -> None:
-    """--task-mb: files share tasks, each still with its own parts and mark."""
+    """--files-per-task: small files share tasks, each still with its own parts and mark."""
     root, good = tree
-    sizes = sorted(p.stat().st_size for p in (root / "raw").rglob("*.jsonl.gz"))
-    task_bytes = sizes[-1] + sizes[0]  # the largest file with at least the smallest: fewer tasks than files
-    assert len(task_groups(sorted((root / "raw").rglob("*.jsonl.gz")), task_bytes)) < len(sizes)
+    files = sorted((root / "raw").rglob("*.jsonl.gz"))
+    assert [len(group) for group in task_groups(files, 5)] == [5, 5, 2]
     single = process_single(root / "raw", tmp_path / "single")
-    shared = process_tree(root / "raw", tmp_path / "shared", "local", 2, task_bytes=task_bytes)
+    shared = process_tree(root / "raw", tmp_path / "shared", "local", 2, files_per_task=5)
     assert (shared.files, shared.written, shared.parts, shared.skipped) == (
         single.files, single.written, single.parts, single.skipped
     )
     assert rows(tmp_path / "shared") == rows(tmp_path / "single")
-    again = process_tree(root / "raw", tmp_path / "shared", "local", 2, task_bytes=task_bytes)
+    again = process_tree(root / "raw", tmp_path / "shared", "local", 2, files_per_task=5)
     assert (again.files, again.reused_files, again.reused_written) == (0, 12, good)
     result = CliRunner().invoke(
-        app, ["process", str(root / "raw"), "--out", str(tmp_path / "cli"), "--task-mb", "1", "--workers", "2"]
+        app, ["process", str(root / "raw"), "--out", str(tmp_path / "cli"), "--files-per-task", "8", "--workers", "2"]
     )
     assert result.exit_code == 0, result.output
     assert f"measurements written: {good}" in result.stderr

@@ -47,17 +47,17 @@ def process(
             "(`ingest parquet` says when a store needs it).",
         ),
     ] = UID_FROM_BYTES,
-    task_mb: Annotated[
-        float,
+    files_per_task: Annotated[
+        int,
         typer.Option(
-            "--task-mb",
-            min=0,
-            help="Let input files smaller than this many MB (gzipped, as stored) share a Dask task of up "
-            "to this size; each keeps its own parts and its own record of being finished. 0 (the default): "
-            "one task per file. Dask's scheduling costs about as much per task as a small hourly OONI file "
-            "takes to process, so a tree of many small files gains from 4 or so.",
+            "--files-per-task",
+            min=1,
+            help="Let up to this many input files smaller than 1 MB (gzipped) share a Dask task; each keeps "
+            "its own parts and its own record of being finished. 1 (the default): one task per file. Dask's "
+            "scheduling costs about as much per task as a small hourly OONI file takes to process: a tree "
+            "of many small files runs about 1.7 times as fast with 8.",
         ),
-    ] = 0.0,
+    ] = 1,
     redo: Annotated[
         bool,
         typer.Option(
@@ -87,7 +87,7 @@ def process(
                 stats = process_single(path, out, on_file=advance, raw=raw, uid_scheme=uid_scheme, redo=redo)
             else:
                 stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, uid_scheme=uid_scheme,
-                                     redo=redo, task_bytes=int(task_mb * 1_000_000))
+                                     redo=redo, files_per_task=files_per_task)
         except ProcessError as error:
             fail(str(error))
     for line in stats.summary_lines():

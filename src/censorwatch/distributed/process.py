@@ -177,7 +177,7 @@ def process_file(
 
 
 def process_files(paths: list[str], out_dir: str | Path, **options: Any) -> list[FileResult]:
-    """A task of several files (process_tree's `task_bytes`): each processed as process_file
+    """A task of several files (process_tree's `files_per_task`): each processed as process_file
     does, with its own parts and mark, so a task that stops leaves every file it finished done."""
     return [process_file(path, out_dir, **options) for path in paths]
 
@@ -299,12 +299,12 @@ def process_tree(
     raw: str = "copy",
     uid_scheme: str = UID_FROM_BYTES,
     redo: bool = False,
-    task_bytes: int = 0,
+    files_per_task: int = 1,
 ) -> ProcessStats:
     """One Dask task per file. cluster "local" starts a LocalCluster of n_workers single-threaded
     worker processes (the GIL makes threads useless for parsing JSON) with no dashboard; any
-    other value is a scheduler address such as tcp://host:8786. With `task_bytes`, files smaller
-    than that share a task of up to that many bytes (task_groups)."""
+    other value is a scheduler address such as tcp://host:8786. With `files_per_task` above 1, up
+    to that many small files share a task (task_groups)."""
     from dask.distributed import Client, as_completed
 
     _check_options(raw, uid_scheme)
@@ -320,7 +320,7 @@ def process_tree(
             except (OSError, TimeoutError) as error:
                 raise ProcessError(f"cannot reach the Dask scheduler at {cluster}: {error}") from error
         try:
-            groups = [[str(p) for p in group] for group in task_groups(files, task_bytes)]
+            groups = [[str(p) for p in group] for group in task_groups(files, files_per_task)]
             futures = client.map(
                 process_files, groups, out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme, redo=redo, pure=False,
             )
@@ -334,29 +334,34 @@ def process_tree(
     return _run(source, out_dir, fan_out, on_file)
 
 
-def task_groups(files: list[Path], task_bytes: int = 0) -> list[list[Path]]:
-    """The files in the order the tasks are handed out, largest first: a large file left for
-    last would keep one worker busy while the others idle. With task_bytes 0, one task per file;
-    otherwise files share a task while their sizes (as stored, compressed) add up to at most
-    task_bytes, and a file of that size or more has a task of its own. Dask's scheduling costs
-    about 2 ms of the scheduler's CPU per task, as much as a small OONI file's whole processing
-    (docs/ingest.md)."""
+def task_groups(files: list[Path], files_per_task: int = 1) -> list[list[Path]]:
+    """The files in the order their tasks are handed out, largest first: a large file left for
+    last would keep one worker busy while the others idle. With files_per_task above 1, up to that
+    many files smaller than SMALL_FILE_BYTES share a task; larger files always have one of their
+    own. Dask's scheduling costs about 2 ms of the scheduler's CPU per task, as much as a small
+    hourly OONI file's whole processing; a group of small files can still cost a lot (a file's
+    measurements, not its bytes, make its cost), so groups are bounded by count, and the tail of
+    a run by one group (docs/ingest.md)."""
     by_size = sorted(files, key=_size, reverse=True)
-    if task_bytes <= 0:
+    if files_per_task <= 1:
         return [[path] for path in by_size]
     groups: list[list[Path]] = []
     current: list[Path] = []
-    current_bytes = 0
     for path in by_size:
-        size = _size(path)
-        if current and current_bytes + size > task_bytes:
-            groups.append(current)
-            current, current_bytes = [], 0
+        if _size(path) >= SMALL_FILE_BYTES:
+            groups.append([path])
+            continue
         current.append(path)
-        current_bytes += size
+        if len(current) == files_per_task:
+            groups.append(current)
+            current = []
     if current:
         groups.append(current)
     return groups
+
+
+# Files below this size (gzipped, as stored) may share a task (task_groups).
+SMALL_FILE_BYTES = 1_000_000
 
 
 def start_local_cluster(n_workers: int, processes: bool = True) -> Any:
