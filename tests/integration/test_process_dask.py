@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
+from censorwatch.distributed import process
 from censorwatch.distributed.process import ProcessError, process_single, process_tree, task_groups
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
@@ -120,6 +121,19 @@ def test_small_files_sharing_tasks_give_the_same_output(tree: tuple[Path, int], 
     assert result.exit_code == 0, result.output
     assert f"measurements written: {good}" in result.stderr
     assert rows(tmp_path / "cli") == rows(tmp_path / "single")
+
+
+def test_many_small_files_alone_bring_a_hint(
+    tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = tree
+    monkeypatch.setattr(process, "SMALL_FILES_HINT", 12)
+    alone = process_tree(root / "raw", tmp_path / "alone", "local", 2, processes=False)
+    assert alone.small_files_alone == 12
+    assert "12 files under 1 MB each had a Dask task of its own" in " ".join(alone.summary_lines())
+    shared = process_tree(root / "raw", tmp_path / "shared", "local", 2, processes=False, files_per_task=8)
+    assert shared.small_files_alone == 0
+    assert "--files-per-task" not in " ".join(shared.summary_lines())
 
 
 def test_ingest_parquet_is_idempotent(tree: tuple[Path, int], tmp_path: Path) -> None:
