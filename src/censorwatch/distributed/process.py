@@ -31,6 +31,10 @@ from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, Malformed
 from censorwatch.store.cans import identity_of, input_state, is_can_source
 
 RAW_MODES = ("embed", "link", "copy")
+# Files below this size (gzipped, as stored) may share a task (task_groups).
+SMALL_FILE_BYTES = 1_000_000
+# How many small files with a task each make the summary suggest --files-per-task.
+SMALL_FILES_HINT = 100
 
 # What the local cluster's nannies give their workers, against Dask's defaults:
 # - no MALLOC_TRIM_THRESHOLD_ (Dask sets 64 KiB): setting it turns off glibc's adaptive mmap
@@ -371,12 +375,6 @@ def task_groups(files: list[Path], files_per_task: int = 1) -> list[list[Path]]:
     if current:
         groups.append(current)
     return groups
-
-
-# Files below this size (gzipped, as stored) may share a task (task_groups).
-SMALL_FILE_BYTES = 1_000_000
-# How many small files with a task each make the summary suggest --files-per-task.
-SMALL_FILES_HINT = 100
 
 
 def start_local_cluster(n_workers: int, processes: bool = True) -> Any:
