@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_ingest import files_of, parse_file
+from bench_ingest import _warm, files_of, parse_file
 from bench_ingest_data import DEFAULT_SOURCE, Tree, build_tree
 
 
@@ -106,15 +106,6 @@ def cluster_runs(tree: Tree, work: Path, cluster: Any) -> dict[str, tuple[float,
         return result
 
     return {"process, running cluster x2": run(1), "  the same, --files-per-task 8": run(8)}
-
-
-def _warm(_: int) -> bool:
-    import censorwatch.analysis.record
-    import censorwatch.distributed.parts  # noqa: F401
-    from censorwatch.analysis.fingerprints import load_fingerprints
-
-    load_fingerprints().match_http("warm up", {})
-    return True
 
 
 def main() -> None:

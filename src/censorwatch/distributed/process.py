@@ -138,9 +138,9 @@ class ProcessStats:
         for path, error in sorted(self.failed_files.items()):
             lines.append(f"  file failed: {path}: {error}")
         if self.small_files_alone >= SMALL_FILES_HINT:
-            lines.append(f"{self.small_files_alone} files under 1 MB each had a Dask task of its own, which costs the "
-                         "scheduler about as much as the file: --files-per-task 8 lets them share tasks (a tree of "
-                         "small files ran about 1.7 times as fast on two cores)")
+            lines.append(f"{self.small_files_alone} files under {SMALL_FILE_BYTES / 1e6:g} MB each had a Dask "
+                         "task of its own, which costs the scheduler about as much as the file: --files-per-task 8 "
+                         "lets them share tasks (a tree of small files ran about 1.7 times as fast on two cores)")
         return lines
 
 
@@ -332,10 +332,10 @@ def process_tree(
             except (OSError, TimeoutError) as error:
                 raise ProcessError(f"cannot reach the Dask scheduler at {cluster}: {error}") from error
         try:
-            tasks = task_groups(files, files_per_task)
+            sized = _largest_first(files)
             if files_per_task <= 1:
-                small_alone[0] = sum(1 for (path,) in tasks if _size(path) < SMALL_FILE_BYTES)
-            groups = [[str(p) for p in group] for group in tasks]
+                small_alone[0] = sum(1 for _, size in sized if size < SMALL_FILE_BYTES)
+            groups = [[str(p) for p in group] for group in _grouped(sized, files_per_task)]
             futures = client.map(
                 process_files, groups, out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme, redo=redo, pure=False,
             )
@@ -359,13 +359,21 @@ def task_groups(files: list[Path], files_per_task: int = 1) -> list[list[Path]]:
     hourly OONI file's whole processing; a group of small files can still cost a lot (a file's
     measurements, not its bytes, make its cost), so groups are bounded by count, and the tail of
     a run by one group (docs/ingest.md)."""
-    by_size = sorted(files, key=_size, reverse=True)
+    return _grouped(_largest_first(files), files_per_task)
+
+
+def _largest_first(files: list[Path]) -> list[tuple[Path, int]]:
+    """Each file with its size (one stat each), largest first."""
+    return sorted(((path, _size(path)) for path in files), key=lambda sized: sized[1], reverse=True)
+
+
+def _grouped(sized: list[tuple[Path, int]], files_per_task: int) -> list[list[Path]]:
     if files_per_task <= 1:
-        return [[path] for path in by_size]
+        return [[path] for path, _ in sized]
     groups: list[list[Path]] = []
     current: list[Path] = []
-    for path in by_size:
-        if _size(path) >= SMALL_FILE_BYTES:
+    for path, size in sized:
+        if size >= SMALL_FILE_BYTES:
             groups.append([path])
             continue
         current.append(path)
