@@ -526,7 +526,7 @@ def main() -> None:
               f"{tree.json_bytes / 1e6:.1f} MB of JSON, {tree.gz_bytes / 1e6:.1f} MB gzipped, built in {built:.1f} s")
         print("lines carry " + ("a measurement_uid each (--given-uids)" if args.given_uids else
               "no measurement_uid, as OONI's raw files: each is derived from the line "
-              "(sha256 of its bytes, the uid scheme of new stores and of `process`)"))
+              "(BLAKE3 of its bytes, the uid scheme of new stores and of `process`)"))
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}

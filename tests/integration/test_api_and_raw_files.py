@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from censorwatch.distributed.process import process_single
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, derived_uid
+from censorwatch.model.measurement import (
+    NEW_UID_SCHEME,
+    UID_FROM_SHA256_BYTES,
+    UID_FROM_SORTED_JSON,
+    derived_uid,
+)
 from censorwatch.sources.ingest import IngestStats, ingest_files, ingest_records
 from censorwatch.sources.ooni_api import ApiQuery, OoniApi, api_records
 from censorwatch.sources.parquet import load_parquet
@@ -59,12 +64,12 @@ def _derived(bodies: dict[str, str], scheme: str) -> dict[str, str]:
     return {uid: derived_uid(json.loads(body), body.encode(), scheme) for uid, body in bodies.items()}
 
 
-@pytest.mark.parametrize("scheme", [UID_FROM_BYTES, UID_FROM_SORTED_JSON])
+@pytest.mark.parametrize("scheme", [NEW_UID_SCHEME, UID_FROM_SHA256_BYTES, UID_FROM_SORTED_JSON])
 def test_api_first_then_the_raw_file(sources: tuple[Path, list[list[dict[str, str]]], dict[str, str]],
                                      tmp_path: Path, scheme: str) -> None:
     raw, pages, bodies = sources
     with FakeOoni(pages, bodies, set()) as fake, Store(tmp_path / "s.duckdb") as store:
-        store.uid_scheme = scheme  # UID_FROM_SORTED_JSON: as a store made before 2026-11
+        store.uid_scheme = scheme  # the others: as stores made before 2026-11-29
         assert _from_api(store, fake).stored == N
         again = ingest_files(store, [raw])
         assert (again.read, again.stored, again.duplicates) == (N, 0, N)
@@ -82,7 +87,7 @@ def test_the_raw_file_first_then_the_api(sources: tuple[Path, list[list[dict[str
                                          tmp_path: Path) -> None:
     raw, pages, bodies = sources
     db = tmp_path / "s.duckdb"
-    derived = _derived(bodies, UID_FROM_BYTES)
+    derived = _derived(bodies, NEW_UID_SCHEME)
     with FakeOoni(pages, bodies, set()) as fake, Store(db) as store:
         assert ingest_files(store, [raw]).stored == N
         later = _from_api(store, fake)
@@ -113,7 +118,7 @@ def test_a_body_serialised_otherwise_is_a_second_copy(
     sources: tuple[Path, list[list[dict[str, str]]], dict[str, str]], tmp_path: Path
 ) -> None:
     """OONI re-serialises measurements less than an hour old (not yet in a raw file): under
-    sha256-bytes their uid differs from the raw file's, and both are stored (docs/ingest.md)."""
+    blake3-bytes their uid differs from the raw file's, and both are stored (docs/ingest.md)."""
     raw, pages, bodies = sources
     pretty = {uid: json.dumps(json.loads(body), indent=1) for uid, body in bodies.items()}
     with FakeOoni(pages, pretty, set()) as fake, Store(tmp_path / "s.duckdb") as store:

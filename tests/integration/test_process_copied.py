@@ -179,7 +179,7 @@ def test_a_relative_name_may_not_leave_the_output_directory(tree: tuple[Path, in
     doctored = tmp_path / "doctored.parquet"
     con.execute(
         "COPY (SELECT * REPLACE ('inputs/../../in/' || raw_file AS raw_file) FROM read_parquet(?)) "
-        f"TO '{doctored}' (FORMAT parquet, KV_METADATA {{'censorwatch.uid_scheme': 'sha256-bytes'}})",
+        f"TO '{doctored}' (FORMAT parquet, KV_METADATA {{'censorwatch.uid_scheme': 'blake3-bytes'}})",
         [str(part)],
     )
     doctored.replace(part)

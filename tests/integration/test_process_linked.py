@@ -152,7 +152,7 @@ def test_linked_rows_without_a_valid_span_are_counted_not_stored(tree: tuple[Pat
         "CASE measurement_uid WHEN ? THEN -5 ELSE raw_offset END AS raw_offset, "
         "CASE measurement_uid WHEN ? THEN NULL WHEN ? THEN 1000000000000 ELSE raw_length END AS raw_length) "
         f"FROM read_parquet(?)) TO '{doctored}' "
-        "(FORMAT parquet, KV_METADATA {'censorwatch.uid_scheme': 'sha256-bytes'})",
+        "(FORMAT parquet, KV_METADATA {'censorwatch.uid_scheme': 'blake3-bytes'})",
         [uids[0], uids[1], uids[2], str(part)],
     )
     doctored.replace(part)

@@ -1,6 +1,6 @@
 """How a uid is derived for a measurement that carries none (OONI's raw files carry none):
-sha256 of its JSON as received in stores made now, sha256 of its sorted JSON in stores made
-before, which keep deriving them so. Parts say which scheme they used, and `ingest parquet` loads
+BLAKE3 of its JSON as received in stores made now; sha256 of the same bytes, or of its sorted
+JSON, in stores made before, which keep deriving them so. Parts say which scheme they used, and `ingest parquet` loads
 only parts that match the store."""
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from pathlib import Path
 import duckdb
 import orjson
 import pytest
+from blake3 import blake3
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
 from censorwatch.distributed.process import ProcessError, process_single
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, measurement_uid, meta_of
+from censorwatch.model.measurement import (
+    NEW_UID_SCHEME,
+    UID_FROM_BLAKE3_BYTES,
+    UID_FROM_SHA256_BYTES,
+    UID_FROM_SORTED_JSON,
+    measurement_uid,
+    meta_of,
+)
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
@@ -56,20 +64,24 @@ def _uids(db: Path) -> set[str]:
         return {row[0] for row in con.execute("SELECT measurement_uid FROM measurements").fetchall()}
 
 
-def _old_store(db: Path, raw: Path) -> int:
-    """A store as censorwatch made it before schemes were recorded: uids from sorted JSON, and no
-    uid_scheme in schema_info."""
+def _old_store(db: Path, raw: Path, scheme: str = UID_FROM_SORTED_JSON) -> int:
+    """A store as censorwatch made it before: with sha256-sorted-json, before schemes were
+    recorded (no uid_scheme in schema_info); with sha256-bytes, from 2026-11 to 2026-11-28."""
     with Store(db) as store:
-        store.uid_scheme = UID_FROM_SORTED_JSON
+        store.uid_scheme = scheme
         stored = ingest_files(store, [raw]).stored
-        store.con.execute("DELETE FROM schema_info WHERE key = 'uid_scheme'")
+        if scheme == UID_FROM_SORTED_JSON:
+            store.con.execute("DELETE FROM schema_info WHERE key = 'uid_scheme'")
+        else:
+            store.con.execute("UPDATE schema_info SET value = ? WHERE key = 'uid_scheme'", [scheme])
     return stored
 
 
-def test_a_uid_is_the_sha256_of_the_json_as_received() -> None:
+def test_a_uid_is_the_blake3_of_the_json_as_received() -> None:
     line = _line(1, "telegram", "RU").encode()
     value = json.loads(line)
-    suffix = hashlib.sha256(line).hexdigest()[:32]  # what `sha256sum` prints for the line
+    suffix = blake3(line).hexdigest()[:32]  # what `b3sum` prints for the line
+    assert NEW_UID_SCHEME == UID_FROM_BLAKE3_BYTES
     assert measurement_uid(value, line) == f"20240301010000_RU_telegram_{suffix}"
     assert meta_of(value, memoryview(line)).measurement_uid.endswith(suffix)
     # Another serialisation of the same measurement is another uid.
@@ -77,6 +89,18 @@ def test_a_uid_is_the_sha256_of_the_json_as_received() -> None:
     # Without the bytes: those analysis/record.py stores for it.
     assert measurement_uid(value) == measurement_uid(value, orjson.dumps(value))
     assert measurement_uid({**value, "measurement_uid": "given"}, line) == "given"
+
+
+def test_the_sha256_bytes_scheme_gives_the_uids_of_stores_made_in_november() -> None:
+    line = _line(1, "telegram", "RU").encode()
+    value = json.loads(line)
+    suffix = hashlib.sha256(line).hexdigest()[:32]  # what `sha256sum` prints for the line
+    assert measurement_uid(value, line, UID_FROM_SHA256_BYTES) == f"20240301010000_RU_telegram_{suffix}"
+    assert meta_of(value, line, UID_FROM_SHA256_BYTES).measurement_uid.endswith(suffix)
+    assert measurement_uid(value, None, UID_FROM_SHA256_BYTES) == measurement_uid(
+        value, orjson.dumps(value), UID_FROM_SHA256_BYTES
+    )
+    assert measurement_uid(value, line, UID_FROM_SHA256_BYTES) != measurement_uid(value, line)
 
 
 def test_the_sorted_json_scheme_gives_the_uids_of_earlier_stores() -> None:
@@ -92,47 +116,55 @@ def test_the_sorted_json_scheme_gives_the_uids_of_earlier_stores() -> None:
         measurement_uid(value, None, "md5")
 
 
-def test_a_new_store_derives_from_bytes_and_keeps_doing_so(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+def test_a_new_store_derives_by_blake3_and_keeps_doing_so(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
     raw, lines = tree
     db = tmp_path / "new.duckdb"
     with Store(db) as store:
-        assert store.uid_scheme == UID_FROM_BYTES
+        assert store.uid_scheme == UID_FROM_BLAKE3_BYTES
         assert ingest_files(store, [raw]).stored == len(lines)
     with Store(db) as store:
-        assert store.uid_scheme == UID_FROM_BYTES
+        assert store.uid_scheme == UID_FROM_BLAKE3_BYTES
         again = ingest_files(store, [raw], reread=True)  # every line again, not skipped as a read file
         assert (again.stored, again.duplicates) == (0, len(lines))
     assert _uids(db) == {measurement_uid(json.loads(line), line.encode()) for line in lines}
 
 
-def test_an_earlier_store_keeps_its_uids_and_stays_idempotent(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheme", [UID_FROM_SORTED_JSON, UID_FROM_SHA256_BYTES])
+def test_an_earlier_store_keeps_its_uids_and_stays_idempotent(
+    tree: tuple[Path, list[str]], tmp_path: Path, scheme: str
+) -> None:
     raw, lines = tree
     db = tmp_path / "old.duckdb"
-    assert _old_store(db, raw) == len(lines)
+    assert _old_store(db, raw, scheme) == len(lines)
     with Store(db, read_only=True) as reader:
-        assert reader.uid_scheme == UID_FROM_SORTED_JSON
+        assert reader.uid_scheme == scheme
     with Store(db) as store:
-        assert store.uid_scheme == UID_FROM_SORTED_JSON
+        assert store.uid_scheme == scheme
         again = ingest_files(store, [raw], reread=True)  # every line again, not skipped as a read file
         assert (again.stored, again.duplicates) == (0, len(lines))
         recorded = store.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
-    assert recorded == [(UID_FROM_SORTED_JSON,)]
-    assert _uids(db) == {measurement_uid(json.loads(line), None, UID_FROM_SORTED_JSON) for line in lines}
+    assert recorded == [(scheme,)]
+    assert _uids(db) == {measurement_uid(json.loads(line), line.encode(), scheme) for line in lines}
 
 
-def test_parts_load_only_into_a_store_of_their_scheme(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheme", [UID_FROM_SORTED_JSON, UID_FROM_SHA256_BYTES])
+def test_parts_load_only_into_a_store_of_their_scheme(
+    tree: tuple[Path, list[str]], tmp_path: Path, scheme: str
+) -> None:
     raw, lines = tree
     db = tmp_path / "old.duckdb"
-    _old_store(db, raw)
-    process_single(raw, tmp_path / "parts")  # the default: from bytes
+    _old_store(db, raw, scheme)
+    process_single(raw, tmp_path / "parts")  # the default: BLAKE3 of the bytes
     refused = CliRunner().invoke(app, ["ingest", "parquet", str(tmp_path / "parts"), "--db", str(db)])
     assert refused.exit_code == 1, refused.output
     assert f"stored: 0, already stored: 0\nskipped rows: {len(lines)}" in refused.stderr
-    assert "run `censorwatch process --uid-scheme sha256-sorted-json`" in refused.stderr
+    said = " ".join(refused.stderr.split())  # as one line, whatever the terminal's width
+    assert f"parts derive uids by blake3-bytes; this store uses {scheme}: " in said
+    assert f"run `censorwatch process --uid-scheme {scheme}`" in said
     assert len(_uids(db)) == len(lines)
 
     done = CliRunner().invoke(app, ["process", str(raw), "--out", str(tmp_path / "old-parts"), "--cluster", "none",
-                                    "--uid-scheme", UID_FROM_SORTED_JSON])
+                                    "--uid-scheme", scheme])
     assert done.exit_code == 0, done.output
     loaded = CliRunner().invoke(app, ["ingest", "parquet", str(tmp_path / "old-parts"), "--db", str(db)])
     assert loaded.exit_code == 0, loaded.output
@@ -141,9 +173,10 @@ def test_parts_load_only_into_a_store_of_their_scheme(tree: tuple[Path, list[str
     with Store(tmp_path / "new.duckdb") as store:
         assert load_parquet(store, tmp_path / "parts").stored == len(lines)
         assert load_parquet(store, tmp_path / "old-parts").skipped == {
-            "parts derive uids by sha256-sorted-json; this store uses sha256-bytes: "
-            "run `censorwatch process --uid-scheme sha256-bytes`": len(lines)
+            f"parts derive uids by {scheme}; this store uses blake3-bytes: "
+            "run `censorwatch process --uid-scheme blake3-bytes`": len(lines)
         }
+    assert _uids(tmp_path / "new.duckdb") == {measurement_uid(json.loads(line), line.encode()) for line in lines}
 
 
 def test_parts_that_do_not_say_are_taken_as_made_before_schemes(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -170,9 +203,9 @@ def test_an_unknown_scheme_is_a_clear_error(tree: tuple[Path, list[str]], tmp_pa
         process_single(raw, tmp_path / "o", uid_scheme="md5")
 
 
-def test_sha256_of_an_exported_line_gives_its_uid(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
+def test_blake3_of_an_exported_line_gives_its_uid(tree: tuple[Path, list[str]], tmp_path: Path) -> None:
     """What README promises a reader: `export measurements` writes each line of a raw file as it
-    was received, and the first 32 hex digits of its sha256 end its uid in `export verdicts`."""
+    was received, and the first 32 hex digits of its BLAKE3 (`b3sum`) end its uid in `export verdicts`."""
     raw, lines = tree
     db = str(tmp_path / "new.duckdb")
     assert CliRunner().invoke(app, ["ingest", "ooni", str(raw), "--db", db]).exit_code == 0
@@ -181,7 +214,7 @@ def test_sha256_of_an_exported_line_gives_its_uid(tree: tuple[Path, list[str]], 
     assert exported.exit_code == verdicts.exit_code == 0
     assert sorted(exported.stdout.splitlines()) == sorted(lines)
     suffixes = {json.loads(row)["measurement_uid"].rsplit("_", 1)[1] for row in verdicts.stdout.splitlines()}
-    assert suffixes == {hashlib.sha256(line.encode()).hexdigest()[:32] for line in exported.stdout.splitlines()}
+    assert suffixes == {blake3(line.encode()).hexdigest()[:32] for line in exported.stdout.splitlines()}
 
 
 def test_a_scheme_this_version_does_not_know_is_a_clear_error(tmp_path: Path) -> None:
@@ -189,11 +222,11 @@ def test_a_scheme_this_version_does_not_know_is_a_clear_error(tmp_path: Path) ->
     that match nothing in it, so it is refused; reading it still works."""
     db = tmp_path / "newer.duckdb"
     with Store(db) as store:
-        store.con.execute("UPDATE schema_info SET value = 'blake3-bytes' WHERE key = 'uid_scheme'")
-    with pytest.raises(StoreError, match="derives uids by 'blake3-bytes'"):
+        store.con.execute("UPDATE schema_info SET value = 'sha3-bytes' WHERE key = 'uid_scheme'")
+    with pytest.raises(StoreError, match="derives uids by 'sha3-bytes'"):
         Store(db)
     with Store(db, read_only=True) as reader:
-        assert reader.uid_scheme == "blake3-bytes" and reader.count() == 0
+        assert reader.uid_scheme == "sha3-bytes" and reader.count() == 0
     result = subprocess.run([sys.executable, "-m", "censorwatch", "ingest", "ooni", str(tmp_path), "--db", str(db)],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "blake3-bytes" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "sha3-bytes" in result.stderr and "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from censorwatch.analysis.dispatch import analyse
-from censorwatch.model.measurement import UID_FROM_BYTES, meta_of
+from censorwatch.model.measurement import NEW_UID_SCHEME, meta_of
 from censorwatch.store.database import StoredMeasurement
 
 
@@ -18,7 +18,7 @@ def analysed_record(
     raw: bytes | memoryview | None = None,
     can_id: str | None = None,
     offset: int | None = None,
-    uid_scheme: str = UID_FROM_BYTES,
+    uid_scheme: str = NEW_UID_SCHEME,
 ) -> StoredMeasurement:
     """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
     otherwise it is serialised here. `can_id` and `offset` say where `raw` lies in a gzip file

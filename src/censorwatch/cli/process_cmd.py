@@ -11,7 +11,13 @@ import typer
 from censorwatch.cli.apps import app, ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.distributed.process import RAW_MODES, FileResult, ProcessError, process_single, process_tree
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_FROM_SORTED_JSON, UID_SCHEMES
+from censorwatch.model.measurement import (
+    NEW_UID_SCHEME,
+    UID_FROM_BLAKE3_BYTES,
+    UID_FROM_SHA256_BYTES,
+    UID_FROM_SORTED_JSON,
+    UID_SCHEMES,
+)
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 
@@ -42,11 +48,12 @@ def process(
             "--uid-scheme",
             metavar="|".join(UID_SCHEMES),
             help="How to derive the uid of a measurement that carries none (OONI's raw files carry "
-            f"none). {UID_FROM_BYTES}: sha256 of its JSON as received, for stores made since 2026-11. "
-            f"{UID_FROM_SORTED_JSON}: sha256 of its JSON with sorted keys, for stores made earlier "
+            f"none). {UID_FROM_BLAKE3_BYTES}: BLAKE3 of its JSON as received, for stores made since "
+            f"2026-11-29. {UID_FROM_SHA256_BYTES}: sha256 of the same, for stores made from 2026-11 to "
+            f"2026-11-28. {UID_FROM_SORTED_JSON}: sha256 of its JSON with sorted keys, for stores made earlier "
             "(`ingest parquet` says when a store needs it).",
         ),
-    ] = UID_FROM_BYTES,
+    ] = NEW_UID_SCHEME,
     files_per_task: Annotated[
         int,
         typer.Option(

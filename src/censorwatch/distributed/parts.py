@@ -25,7 +25,7 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from censorwatch.model.measurement import UID_FROM_BYTES
+from censorwatch.model.measurement import NEW_UID_SCHEME
 from censorwatch.store.cans import FileIdentity
 from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
@@ -95,7 +95,7 @@ class PartWriter:
     """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
     def __init__(
-        self, out_dir: Path, source_file: Path, link: Link | None = None, uid_scheme: str = UID_FROM_BYTES
+        self, out_dir: Path, source_file: Path, link: Link | None = None, uid_scheme: str = NEW_UID_SCHEME
     ) -> None:
         """With `link`, rows that carry a span (StoredMeasurement.offset) point into the linked
         file instead of keeping a frame. `uid_scheme` is how the rows' uids were derived, recorded

@@ -27,7 +27,7 @@ from censorwatch.code_identity import code_identity
 from censorwatch.distributed.finished_files import Mark, clear_mark, finished_mark, write_mark
 from censorwatch.distributed.kept_inputs import KeptInput, keep_input
 from censorwatch.distributed.parts import Link, PartWriter, file_id
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, MalformedMeasurement
+from censorwatch.model.measurement import NEW_UID_SCHEME, UID_SCHEMES, MalformedMeasurement
 from censorwatch.store.cans import identity_of, input_state, is_can_source
 
 RAW_MODES = ("embed", "link", "copy")
@@ -149,7 +149,7 @@ def process_file(
     out_dir: str | Path,
     source: str = "ooni",
     raw: str = "copy",
-    uid_scheme: str = UID_FROM_BYTES,
+    uid_scheme: str = NEW_UID_SCHEME,
     redo: bool = False,
 ) -> FileResult:
     """The task: stream one file into its Parquet parts. Never raises for bad content; an
@@ -279,7 +279,7 @@ def process_single(
     on_file: Callable[[FileResult], None] | None = None,
     *,
     raw: str = "copy",
-    uid_scheme: str = UID_FROM_BYTES,
+    uid_scheme: str = NEW_UID_SCHEME,
     redo: bool = False,
 ) -> ProcessStats:
     """The same output as process_tree, in this process (the baseline and the reference)."""
@@ -308,7 +308,7 @@ def process_tree(
     connect_timeout: str = "10s",
     on_file: Callable[[FileResult], None] | None = None,
     raw: str = "copy",
-    uid_scheme: str = UID_FROM_BYTES,
+    uid_scheme: str = NEW_UID_SCHEME,
     redo: bool = False,
     files_per_task: int = 1,
 ) -> ProcessStats:

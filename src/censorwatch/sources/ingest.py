@@ -10,7 +10,7 @@ from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.code_identity import code_identity
-from censorwatch.model.measurement import UID_FROM_BYTES, MalformedMeasurement
+from censorwatch.model.measurement import NEW_UID_SCHEME, MalformedMeasurement
 from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
 from censorwatch.store.cans import StagedCan, is_can_source
@@ -67,7 +67,7 @@ class IngestStats:
 
 
 def to_stored(
-    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None, uid_scheme: str = UID_FROM_BYTES
+    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None, uid_scheme: str = NEW_UID_SCHEME
 ) -> StoredMeasurement | None:
     """The record analysed, or None (counted) when it is not a measurement. With `can_id`, the
     row points into that can at the record's offset instead of keeping a frame. `uid_scheme` is

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from censorwatch.model.measurement import UID_FROM_BYTES, UID_SCHEMES, UNRECORDED_UID_SCHEME, MeasurementMeta
+from censorwatch.model.measurement import NEW_UID_SCHEME, UID_SCHEMES, UNRECORDED_UID_SCHEME, MeasurementMeta
 from censorwatch.model.verdict import Verdict
 from censorwatch.store.cans import CanShelf, InputState, StagedCan, cans_directory
 from censorwatch.store.raw_access import RawFetcher
@@ -186,7 +186,7 @@ class Store:
             # keeps doing so: a measurement ingested again must find its first uid.
             self.con.execute(
                 "INSERT OR IGNORE INTO schema_info VALUES ('uid_scheme', ?)",
-                [UNRECORDED_UID_SCHEME if existed else UID_FROM_BYTES],
+                [UNRECORDED_UID_SCHEME if existed else NEW_UID_SCHEME],
             )
             upgrade(self.con)
             if self.shelf is not None:
@@ -213,7 +213,7 @@ class Store:
     def _uid_scheme(self) -> str:
         """How this store derives the uid of a measurement that carries none (model/measurement.py)."""
         if not columns_of(self.con, "schema_info"):
-            return UID_FROM_BYTES  # nothing stored yet, and read-only: nothing to match
+            return NEW_UID_SCHEME  # nothing stored yet, and read-only: nothing to match
         rows = self.con.execute("SELECT value FROM schema_info WHERE key = 'uid_scheme'").fetchall()
         return str(rows[0][0]) if rows else UNRECORDED_UID_SCHEME
 
