@@ -21,6 +21,10 @@ No network. Then, each in a fresh interpreter so its peak RSS is its own
   ingest        `censorwatch ingest ooni` as a library call: ingest_files into a fresh store (what
                 the CLI runs, minus its progress bar): gzip files kept whole as cans beside the
                 DuckDB file, the rows pointing into them
+  process --cluster none
+                `censorwatch process --cluster none` as a library call: process_single, every file
+                in this one process with the CLI's default --raw copy (the single-process figure of
+                the cluster's job)
   process       `censorwatch process --cluster local` as a library call: process_tree on a Dask
                 LocalCluster of W single-threaded workers, one task per file, Parquet out
                 (wall time includes starting and stopping the cluster, as a CLI run does)
@@ -230,6 +234,20 @@ def phase_process(spec: dict[str, Any]) -> dict[str, Any]:
             "seconds": seconds, "parts": stats.parts, "parquet_bytes": size, "kept": dict(stats.kept_inputs)}
 
 
+def phase_process_one(spec: dict[str, Any]) -> dict[str, Any]:
+    """`censorwatch process --cluster none`: the Dask task's work done in this one process, file
+    after file (the default --raw copy): the single-process figure of the same job."""
+    from censorwatch.distributed.process import process_single
+
+    out = Path(spec["work"]) / "parquet-one"
+    started = time.perf_counter()
+    stats = process_single(Path(spec["root"]), out)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(out)  # nothing reads it (see remove_store)
+    return {"measurements": stats.read, "stored": stats.written, "skipped": sum(stats.skipped.values()),
+            "seconds": seconds}
+
+
 def phase_copy_inputs(spec: dict[str, Any]) -> dict[str, Any]:
     """What `--raw copy` pays per input file when it cannot hard-link: a kernel file copy."""
     out = Path(spec["work"]) / "copied-inputs"
@@ -352,7 +370,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process-copy": lambda spec: phase_process({**spec, "raw": "copy"}),
     "process-copy-warm": lambda spec: phase_process_warm({**spec, "raw": "copy"}),
     "ingest-parquet-copy": lambda spec: phase_ingest_parquet({**spec, "raw": "copy"}),
-    "copy-inputs": phase_copy_inputs, "uids": phase_uids,
+    "process-one": phase_process_one, "copy-inputs": phase_copy_inputs, "uids": phase_uids,
 }
 
 
@@ -441,6 +459,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, bound)
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, bound)
     row("reanalyse (the store again)", 1, results["reanalyse"], tree, bound)
+    row("process --cluster none", 1, results["process-one"], tree, bound)
     row(f"process, LocalCluster x{workers}", workers, results["process"], tree, bound)
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
     row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
@@ -465,7 +484,8 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     def against(reference: dict[str, Any]) -> str:
         return ", ".join(
             f"{name} {ratio(results[key], cores, reference):.3f}"
-            for name, key, cores in (("ingest", "ingest", 1), ("process", "process", workers),
+            for name, key, cores in (("ingest", "ingest", 1), ("process --cluster none", "process-one", 1),
+                                     ("process", "process", workers),
                                      ("process --raw copy", "process-copy", workers),
                                      ("the same, cluster already up", "process-copy-warm", workers))
         )
@@ -531,7 +551,8 @@ def main() -> None:
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
-                  "process", "process-warm", "process-link", "process-link-warm", "process-copy", "process-copy-warm",
+                  "process-one", "process", "process-warm", "process-link", "process-link-warm", "process-copy",
+                  "process-copy-warm",
                   "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)
