@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +12,7 @@ import typer
 
 from censorwatch.cli.apps import ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
+from censorwatch.cli.stop_signals import STOPS
 from censorwatch.model.measurement import parse_time
 from censorwatch.sources.ingest import IngestStats, ingest_files, ingest_records
 from censorwatch.sources.ooni_aggregation import Aggregation
@@ -23,10 +22,21 @@ from censorwatch.store import Store
 
 
 def _advancing(records: Iterable[RawRecord], advance: Callable[[int], None]) -> Iterator[RawRecord]:
-    # One tick per measurement fetched (each is an HTTP round trip), not per stored batch.
+    # One tick per measurement fetched (each is an HTTP round trip), not per stored batch; then a
+    # safe point to stop at, for a stop DuckDB swallowed while it stored the last batch.
     for record in records:
         yield record
         advance(1)
+        STOPS.check()
+
+
+def _then_check(advance: Callable[[int], None]) -> Callable[[int], None]:
+    # Called once a batch is stored and its files recorded (sources/ingest.py): a safe point.
+    def advanced(count: int) -> None:
+        advance(count)
+        STOPS.check()
+
+    return advanced
 
 
 def _ooni_count(api: OoniApi, query: ApiQuery) -> Aggregation | None:
@@ -94,7 +104,8 @@ def ingest_ooni(
     counted: Aggregation | None = None
     stopped: str | None = None  # why the run ended early; what it stored stays stored
     try:
-        with _sigterm_as_interrupt():
+        # `kill` (SIGTERM) ends the run as Ctrl-C does: what was read is stored first.
+        with STOPS.catching(signal.SIGINT, signal.SIGTERM):
             if api is not None and query is not None:
                 counted = _ooni_count(api, query)
                 with progress("ingesting", total=counted.total if counted else None, unit="measurements") as bar:
@@ -102,10 +113,13 @@ def ingest_ooni(
                     ingest_records(store, records, "ooni", batch_rows=API_BATCH, stats=stats)
             else:
                 with progress("ingesting", unit="measurements") as bar:
-                    stats = ingest_files(store, paths or [], "ooni", on_progress=bar.advance, reread=reread)
+                    stats = ingest_files(store, paths or [], "ooni", on_progress=_then_check(bar.advance),
+                                         reread=reread)
     except ApiError as error:
         stopped = str(error)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError, duckdb.Error) as error:
+        if not STOPS.surfaced_as(error):
+            raise
         stopped = "interrupted"
     finally:
         store.close()
@@ -123,16 +137,3 @@ def ingest_ooni(
                     "; what was stored stays stored: run the same command again to go on (files read to the "
                     "end are not read again)")
         fail(stopped, code=130 if stopped.startswith("interrupted") else 2)
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """`kill` (SIGTERM) ends the run as Ctrl-C does: what was read is stored first."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

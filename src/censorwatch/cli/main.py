@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import signal
+
+import duckdb
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import stderr
+from censorwatch.cli.stop_signals import STOPS
 from censorwatch.store.database import StoreError
 
 # One module per command (or command group); each registers onto censorwatch.cli.apps.
@@ -29,8 +33,16 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    try:
-        app()
-    except StoreError as error:  # the store cannot be used as asked: say why, no traceback
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise SystemExit(2) from None
+    with STOPS.catching(signal.SIGINT):
+        try:
+            app()
+        except StoreError as error:  # the store cannot be used as asked: say why, no traceback
+            stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise SystemExit(2) from None
+        except (RuntimeError, duckdb.Error) as error:
+            if not STOPS.surfaced_as(error):
+                raise
+            # Ctrl-C inside a DuckDB statement (cli/stop_signals.py): a stop, not a crash. Every
+            # command commits what it stores in transactions, so what was stored stays.
+            stderr.print("interrupted; what was stored stays stored", highlight=False)
+            raise SystemExit(130) from None

@@ -113,18 +113,21 @@ class _Batches:
             self.flush()
 
     def flush(self) -> None:
+        stored = len(self.batch)
         if self.batch:
             added = self.store.add(self.batch, batch_size=len(self.batch))
             self.stats.stored += added
             self.stats.duplicates += len(self.batch) - added
-            if self.on_progress is not None:
-                self.on_progress(len(self.batch))
             self.batch, self.bytes = [], 0
         for can in self.finished:
             self.store.release_can(can)
         self.finished = []
         self.store.record_reads(self.read_files)
         self.read_files = []
+        # Last, with everything of the batch done: the CLI's progress callback is where a run
+        # that was asked to stop ends (cli/stop_signals.py).
+        if stored and self.on_progress is not None:
+            self.on_progress(stored)
 
 
 def _add_records(records: Iterable[RawRecord], source: str, batches: _Batches, can_id: str | None = None) -> None:
