@@ -21,6 +21,9 @@ No network. Then, each in a fresh interpreter so its peak RSS is its own
   ingest        `censorwatch ingest ooni` as a library call: ingest_files into a fresh store (what
                 the CLI runs, minus its progress bar): gzip files kept whole as cans beside the
                 DuckDB file, the rows pointing into them
+  censorwatch process (CLI)
+                the installed `censorwatch process PATH --out DIR --workers W`, a user's run: its
+                interpreter, imports and LocalCluster included
   process --cluster none
                 `censorwatch process --cluster none` as a library call: process_single, every file
                 in this one process with the CLI's default --raw copy (the single-process figure of
@@ -248,6 +251,22 @@ def phase_process_one(spec: dict[str, Any]) -> dict[str, Any]:
             "seconds": seconds}
 
 
+def phase_process_cli(spec: dict[str, Any]) -> dict[str, Any]:
+    """`censorwatch process PATH --out DIR` run as a user runs it: the installed console script,
+    its own interpreter and imports, a LocalCluster it starts (the command line's defaults but
+    --workers), its progress output to a file."""
+    out = Path(spec["work"]) / "parquet-cli"
+    script = Path(sys.executable).parent / "censorwatch"
+    command = [str(script), "process", spec["root"], "--out", str(out), "--workers", str(spec["workers"])]
+    started = time.perf_counter()
+    with open(Path(spec["work"]) / "process-cli.log", "w") as log:
+        subprocess.run(command, stdout=log, stderr=log, check=True)
+    seconds = time.perf_counter() - started
+    written = sum(1 for _ in out.rglob("*.parquet"))
+    shutil.rmtree(out)  # nothing reads it (see remove_store)
+    return {"measurements": spec["measurements"], "seconds": seconds, "parts": written}
+
+
 def phase_copy_inputs(spec: dict[str, Any]) -> dict[str, Any]:
     """What `--raw copy` pays per input file when it cannot hard-link: a kernel file copy."""
     out = Path(spec["work"]) / "copied-inputs"
@@ -370,7 +389,8 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process-copy": lambda spec: phase_process({**spec, "raw": "copy"}),
     "process-copy-warm": lambda spec: phase_process_warm({**spec, "raw": "copy"}),
     "ingest-parquet-copy": lambda spec: phase_ingest_parquet({**spec, "raw": "copy"}),
-    "process-one": phase_process_one, "copy-inputs": phase_copy_inputs, "uids": phase_uids,
+    "process-one": phase_process_one, "process-cli": phase_process_cli, "copy-inputs": phase_copy_inputs,
+    "uids": phase_uids,
 }
 
 
@@ -466,6 +486,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("  the same, cluster already up", workers, results["process-link-warm"], tree, bound)
     row(f"process --raw copy, x{workers}", workers, results["process-copy"], tree, bound)
     row("  the same, cluster already up", workers, results["process-copy-warm"], tree, bound)
+    row(f"censorwatch process (CLI) x{workers}", workers, results["process-cli"], tree, bound)
     row("(copying the input files)", 1, results["copy-inputs"], tree, bound)
     print("\nloading the parts (`ingest parquet`, one process) and the whole way from the raw tree to the store")
     print(f"{'path':<44} {'wall s':>8} {'meas/s':>10} {'peak MiB':>9} {'CPU s':>7} {'store MB':>9}")
@@ -487,7 +508,8 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
             for name, key, cores in (("ingest", "ingest", 1), ("process --cluster none", "process-one", 1),
                                      ("process", "process", workers),
                                      ("process --raw copy", "process-copy", workers),
-                                     ("the same, cluster already up", "process-copy-warm", workers))
+                                     ("the same, cluster already up", "process-copy-warm", workers),
+                                     ("censorwatch process (CLI)", "process-cli", workers))
         )
 
     from censorwatch.gzip_stream import INFLATER
@@ -552,7 +574,7 @@ def main() -> None:
                 "measurements": tree.measurements}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
                   "process-one", "process", "process-warm", "process-link", "process-link-warm", "process-copy",
-                  "process-copy-warm",
+                  "process-copy-warm", "process-cli",
                   "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         results = {name: run_phase(name, spec) for name in phases}
         report(results, tree, args.workers)

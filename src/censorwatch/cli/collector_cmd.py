@@ -10,7 +10,7 @@ import typer
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, db_path, fail
-from censorwatch.services.collector import DEFAULT_MAX_BODY, CollectorConfig, parse_listen, serve
+from censorwatch.services.collector.limits import DEFAULT_MAX_BODY
 from censorwatch.store import Store
 
 
@@ -45,6 +45,10 @@ def collector(
 
     Every accepted measurement is fsync'd to the spool before the reply and stored in the DB;
     the submitter's address is never stored or logged."""
+    # Here, not at the top: the web server's imports would slow every other command's start.
+    from censorwatch.services.collector.engine import CollectorConfig
+    from censorwatch.services.collector.server import parse_listen, serve
+
     try:
         host, port = parse_listen(listen)
     except ValueError as error:

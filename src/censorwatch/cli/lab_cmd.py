@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +17,9 @@ from rich.table import Table
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import fail, stderr, stdout
-from censorwatch.lab import Lab, LabError
+
+if TYPE_CHECKING:
+    from censorwatch.lab import Lab
 
 
 @contextmanager
@@ -62,6 +64,9 @@ def lab(
     ] = False,
 ) -> None:
     """Run the censor emulator on loopback until Ctrl-C: DNS, TCP, TLS and HTTP interference by source address."""
+    # Here, not at the top: the lab's TLS imports would slow every other command's start.
+    from censorwatch.lab import Lab
+
     directory = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="censorwatch-lab-"))
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -74,6 +79,8 @@ def lab(
 
 
 def _run(the_lab: Lab, directory: Path, stop: threading.Event) -> None:
+    from censorwatch.lab import LabError
+
     try:
         the_lab.start()
     except (OSError, LabError) as error:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import signal
+import sys
 
 import duckdb
 
@@ -32,7 +34,20 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"censorwatch.cli.{_name}")
 
 
+def _children_skip_the_script() -> None:
+    """Dask's local workers (`process --cluster local`) are spawned processes, and a spawned
+    process first runs its parent's __main__ again when that is a script: for the `censorwatch`
+    console script, every command module, imports a worker never uses (a 100,000-measurement
+    `process` took 7.1-7.2 s with them, 6.85-6.9 s without). Named as the package's __main__,
+    which multiprocessing does not run again in a child, the script is skipped; it defines
+    nothing a child needs."""
+    script = sys.modules.get("__main__")
+    if script is not None and script.__spec__ is None:
+        script.__spec__ = importlib.util.find_spec("censorwatch.__main__")
+
+
 def main() -> None:
+    _children_skip_the_script()
     with STOPS.catching(signal.SIGINT):
         try:
             app()

@@ -27,6 +27,7 @@ from typing import Any, Final
 from censorwatch.model.measurement import canonical_json, uid_for
 from censorwatch.services.collector.follower import StoreFollower
 from censorwatch.services.collector.framing import ScanReport
+from censorwatch.services.collector.limits import DEFAULT_MAX_BODY
 from censorwatch.services.collector.scrub import scrub_measurement
 from censorwatch.services.collector.spool import Position, SpoolLog, read_events
 from censorwatch.services.collector.state import CLOSE, MEASUREMENT, OPEN, CollectorState, Report
@@ -34,7 +35,6 @@ from censorwatch.services.collector.validation import ApiError, check_measuremen
 
 BACKEND_VERSION: Final = "0.1.0"
 SUPPORTED_FORMATS: Final = ("json",)
-DEFAULT_MAX_BODY: Final = 10 * 1024 * 1024
 GROUP_COMMIT_MAX: Final = 1024
 STALE_AFTER: Final = 3 * 3600.0
 _ALPHABET: Final = string.ascii_letters + string.digits
