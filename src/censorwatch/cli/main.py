@@ -57,7 +57,7 @@ def main() -> None:
         except (RuntimeError, duckdb.Error) as error:
             if not STOPS.surfaced_as(error):
                 raise
-            # Ctrl-C inside a DuckDB statement (cli/stop_signals.py): a stop, not a crash. Every
-            # command commits what it stores in transactions, so what was stored stays.
+            # Ctrl-C inside a DuckDB statement (cli/stop_signals.py): a stop, not a crash. DuckDB
+            # undoes the interrupted statement; what earlier statements committed stays.
             stderr.print("interrupted; what was stored stays stored", highlight=False)
             raise SystemExit(130) from None
