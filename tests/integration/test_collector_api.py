@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from censorwatch.services.collector import CollectorConfig, create_app
+from censorwatch.services.collector.app import create_app
+from censorwatch.services.collector.engine import CollectorConfig
 from censorwatch.services.collector.framing import ScanReport
 from censorwatch.services.collector.spool import read_events
 from censorwatch.store import Store

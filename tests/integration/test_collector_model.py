@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from censorwatch.services.collector import CollectorConfig, create_app
+from censorwatch.services.collector.app import create_app
+from censorwatch.services.collector.engine import CollectorConfig
 from censorwatch.store import Store
 
 with warnings.catch_warnings():

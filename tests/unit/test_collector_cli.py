@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.services.collector import parse_listen
+from censorwatch.services.collector.server import parse_listen
 
 runner = CliRunner()
 

@@ -92,7 +92,7 @@ def test_an_api_run_stops_at_the_next_record_after_a_swallowed_stop() -> None:
     advanced: list[int] = []
     seen = 0
     with STOPS.catching(signal.SIGINT), pytest.raises(KeyboardInterrupt):
-        for _ in _advancing(_records(10), advanced.append):
+        for _ in _advancing(_records(10), _then_check(advanced.append)):  # as the command wires it
             seen += 1
             if seen == 3:
                 _swallowed_stop(STOPS)

@@ -12,7 +12,7 @@ import typer
 
 from censorwatch.cli.apps import ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
-from censorwatch.cli.stop_signals import STOPS
+from censorwatch.cli.stop_signals import STOP_FORMS, STOPS
 from censorwatch.model.measurement import parse_time
 from censorwatch.sources.ingest import IngestStats, ingest_files, ingest_records
 from censorwatch.sources.ooni_aggregation import Aggregation
@@ -22,16 +22,15 @@ from censorwatch.store import Store
 
 
 def _advancing(records: Iterable[RawRecord], advance: Callable[[int], None]) -> Iterator[RawRecord]:
-    # One tick per measurement fetched (each is an HTTP round trip), not per stored batch; then a
-    # safe point to stop at, for a stop DuckDB swallowed while it stored the last batch.
+    # One tick per measurement fetched (each is an HTTP round trip), not per stored batch.
     for record in records:
         yield record
         advance(1)
-        STOPS.check()
 
 
 def _then_check(advance: Callable[[int], None]) -> Callable[[int], None]:
-    # Called once a batch is stored and its files recorded (sources/ingest.py): a safe point.
+    # Progress is reported after each fetched measurement (API) and once a batch is stored and its
+    # files recorded (sources/ingest.py): safe points for a stop DuckDB swallowed to end the run.
     def advanced(count: int) -> None:
         advance(count)
         STOPS.check()
@@ -109,7 +108,7 @@ def ingest_ooni(
             if api is not None and query is not None:
                 counted = _ooni_count(api, query)
                 with progress("ingesting", total=counted.total if counted else None, unit="measurements") as bar:
-                    records = _advancing(api_records(api, query, held=store.held_uids), bar.advance)
+                    records = _advancing(api_records(api, query, held=store.held_uids), _then_check(bar.advance))
                     ingest_records(store, records, "ooni", batch_rows=API_BATCH, stats=stats)
             else:
                 with progress("ingesting", unit="measurements") as bar:
@@ -117,7 +116,7 @@ def ingest_ooni(
                                          reread=reread)
     except ApiError as error:
         stopped = str(error)
-    except (KeyboardInterrupt, RuntimeError, duckdb.Error) as error:
+    except STOP_FORMS as error:
         if not STOPS.surfaced_as(error):
             raise
         stopped = "interrupted"

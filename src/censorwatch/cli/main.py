@@ -7,11 +7,9 @@ import importlib.util
 import signal
 import sys
 
-import duckdb
-
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import stderr
-from censorwatch.cli.stop_signals import STOPS
+from censorwatch.cli.stop_signals import STOP_FORMS, STOPS
 from censorwatch.store.database import StoreError
 
 # One module per command (or command group); each registers onto censorwatch.cli.apps.
@@ -54,7 +52,7 @@ def main() -> None:
         except StoreError as error:  # the store cannot be used as asked: say why, no traceback
             stderr.print(f"[bold red]error:[/] {error}", highlight=False)
             raise SystemExit(2) from None
-        except (RuntimeError, duckdb.Error) as error:
+        except STOP_FORMS as error:
             if not STOPS.surfaced_as(error):
                 raise
             # Ctrl-C inside a DuckDB statement (cli/stop_signals.py): a stop, not a crash. DuckDB

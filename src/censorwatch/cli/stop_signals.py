@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 
 QUERY_INTERRUPTED = "Query interrupted"  # DuckDB's message (duckdb python, CompletePendingQuery)
+# The exception types a stop can reach a command as; surfaced_as tells which of them is one.
+STOP_FORMS = (KeyboardInterrupt, RuntimeError, duckdb.Error)
 
 
 class StopSignals:

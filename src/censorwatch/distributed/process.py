@@ -319,9 +319,10 @@ def process_tree(
     from dask.distributed import Client, as_completed
 
     _check_options(raw, uid_scheme)
-    small_alone = [0]  # set by fan_out: small files that had a task of their own
+    small_alone = 0  # set by fan_out: small files that had a task of their own
 
     def fan_out(files: list[Path]) -> Iterable[FileResult]:
+        nonlocal small_alone
         if cluster == "local":
             local = start_local_cluster(n_workers, processes)
             client = Client(local)  # type: ignore[no-untyped-call]
@@ -334,7 +335,7 @@ def process_tree(
         try:
             sized = _largest_first(files)
             if files_per_task <= 1:
-                small_alone[0] = sum(1 for _, size in sized if size < SMALL_FILE_BYTES)
+                small_alone = sum(1 for _, size in sized if size < SMALL_FILE_BYTES)
             groups = [[str(p) for p in group] for group in _grouped(sized, files_per_task)]
             futures = client.map(
                 process_files, groups, out_dir=str(out_dir), raw=raw, uid_scheme=uid_scheme, redo=redo, pure=False,
@@ -347,7 +348,7 @@ def process_tree(
                 local.close()
 
     stats = _run(source, out_dir, fan_out, on_file)
-    stats.small_files_alone = small_alone[0]
+    stats.small_files_alone = small_alone
     return stats
 
 

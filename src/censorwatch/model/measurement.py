@@ -138,15 +138,14 @@ def derived_uid(
 def _derived(
     measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None, scheme: str
 ) -> str:
-    if scheme == UID_FROM_BLAKE3_BYTES:
-        digest = blake3(orjson.dumps(measurement) if raw is None else raw).hexdigest(16)
-    elif scheme == UID_FROM_SHA256_BYTES:
-        digest = hashlib.sha256(orjson.dumps(measurement) if raw is None else raw).hexdigest()[:32]
-    elif scheme == UID_FROM_SORTED_JSON:
-        digest = hashlib.sha256(canonical_json(measurement)).hexdigest()[:32]
-    else:
+    if scheme == UID_FROM_SORTED_JSON:
+        return _stamped(measurement, started, hashlib.sha256(canonical_json(measurement)).hexdigest()[:32])
+    if scheme not in UID_SCHEMES:
         raise ValueError(f"uid scheme must be one of {', '.join(UID_SCHEMES)}, not {scheme!r}")
-    return _stamped(measurement, started, digest)
+    content = orjson.dumps(measurement) if raw is None else raw
+    if scheme == UID_FROM_BLAKE3_BYTES:
+        return _stamped(measurement, started, blake3(content).hexdigest(16))
+    return _stamped(measurement, started, hashlib.sha256(content).hexdigest()[:32])
 
 
 def new_measurement_uid(measurement: Mapping[str, Any]) -> str:

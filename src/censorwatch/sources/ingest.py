@@ -114,10 +114,10 @@ class _Batches:
 
     def flush(self) -> None:
         stored = len(self.batch)
-        if self.batch:
-            added = self.store.add(self.batch, batch_size=len(self.batch))
+        if stored:
+            added = self.store.add(self.batch, batch_size=stored)
             self.stats.stored += added
-            self.stats.duplicates += len(self.batch) - added
+            self.stats.duplicates += stored - added
             self.batch, self.bytes = [], 0
         for can in self.finished:
             self.store.release_can(can)
