@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from censorwatch.cli.ingest_ooni_cmd import _advancing, _then_check
+from censorwatch.cli.ingest_ooni_cmd import _advancing
 from censorwatch.cli.stop_signals import QUERY_INTERRUPTED, STOPS, StopSignals
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.sources.ooni_files import RawRecord
@@ -92,7 +92,7 @@ def test_an_api_run_stops_at_the_next_record_after_a_swallowed_stop() -> None:
     advanced: list[int] = []
     seen = 0
     with STOPS.catching(signal.SIGINT), pytest.raises(KeyboardInterrupt):
-        for _ in _advancing(_records(10), _then_check(advanced.append)):  # as the command wires it
+        for _ in _advancing(_records(10), STOPS.then_check(advanced.append)):  # as the command wires it
             seen += 1
             if seen == 3:
                 _swallowed_stop(STOPS)
@@ -118,7 +118,7 @@ def test_a_file_run_stops_once_a_batch_is_stored_and_its_files_recorded(
 
     db = tmp_path / "s.duckdb"
     with STOPS.catching(signal.SIGINT), Store(db) as store, pytest.raises(KeyboardInterrupt):
-        ingest_files(store, [tree], on_progress=_then_check(advance))
+        ingest_files(store, [tree], on_progress=STOPS.then_check(advance))
     assert advanced == [5, 5]
     with Store(db) as store:
         assert store.count() == 10

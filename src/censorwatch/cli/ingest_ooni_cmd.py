@@ -28,16 +28,6 @@ def _advancing(records: Iterable[RawRecord], advance: Callable[[int], None]) -> 
         advance(1)
 
 
-def _then_check(advance: Callable[[int], None]) -> Callable[[int], None]:
-    # Progress is reported after each fetched measurement (API) and once a batch is stored and its
-    # files recorded (sources/ingest.py): safe points for a stop DuckDB swallowed to end the run.
-    def advanced(count: int) -> None:
-        advance(count)
-        STOPS.check()
-
-    return advanced
-
-
 def _ooni_count(api: OoniApi, query: ApiQuery) -> Aggregation | None:
     """OONI's own count of what the query covers, or None: without it the ingest runs, just without a total."""
     try:
@@ -108,11 +98,11 @@ def ingest_ooni(
             if api is not None and query is not None:
                 counted = _ooni_count(api, query)
                 with progress("ingesting", total=counted.total if counted else None, unit="measurements") as bar:
-                    records = _advancing(api_records(api, query, held=store.held_uids), _then_check(bar.advance))
+                    records = _advancing(api_records(api, query, held=store.held_uids), STOPS.then_check(bar.advance))
                     ingest_records(store, records, "ooni", batch_rows=API_BATCH, stats=stats)
             else:
                 with progress("ingesting", unit="measurements") as bar:
-                    stats = ingest_files(store, paths or [], "ooni", on_progress=_then_check(bar.advance),
+                    stats = ingest_files(store, paths or [], "ooni", on_progress=STOPS.then_check(bar.advance),
                                          reread=reread)
     except ApiError as error:
         stopped = str(error)

@@ -10,6 +10,7 @@ import typer
 
 from censorwatch.cli.apps import app, ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
+from censorwatch.cli.stop_signals import STOPS
 from censorwatch.distributed.process import RAW_MODES, FileResult, ProcessError, process_single, process_tree
 from censorwatch.model.measurement import (
     NEW_UID_SCHEME,
@@ -131,9 +132,9 @@ def ingest_parquet(
     """Load Parquet parts into the store; measurements already stored are skipped, and so are
     parts an earlier load read whole."""
     relocations = [_relocation(value) for value in moved or []]
-    with Store(db_path(db)) as store:
+    with Store(db_path(db)) as store, progress("loading", unit="input files") as bar:
         try:
-            loaded = load_parquet(store, directory, relocations, reread=reread)
+            loaded = load_parquet(store, directory, relocations, reread=reread, on_file=STOPS.then_check(bar.advance))
         except ParquetSourceError as error:
             fail(str(error))
     stderr.print(

@@ -18,6 +18,7 @@ from censorwatch.cli.common import (
     progress,
     stderr,
 )
+from censorwatch.cli.stop_signals import STOPS
 from censorwatch.sources.reanalysis import reanalyse
 from censorwatch.store import Store
 
@@ -34,7 +35,7 @@ def reanalyse_command(
     upgrade): only the verdict columns of rows whose verdict changed are rewritten."""
     start, end = day_range(since, until)
     with Store(existing_store(db)) as store, progress("re-analysing", unit="measurements") as bar:
-        result = reanalyse(store, probe_cc, test_name, start, end, on_progress=bar.advance)
+        result = reanalyse(store, probe_cc, test_name, start, end, on_progress=STOPS.then_check(bar.advance))
     for line in result.summary_lines():
         stderr.print(line, highlight=False, markup=False, soft_wrap=True)
     if result.unreadable:

@@ -17,6 +17,7 @@ from rich.table import Table
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
 from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr, stdout
+from censorwatch.cli.stop_signals import STOPS
 from censorwatch.sources.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
@@ -81,8 +82,10 @@ def ingest_registry_ru(
         fail(f"cannot open the store {db_path(db)}: {error}")
     try:
         with progress("register", unit="entries") as reporter:
-            report = ingest_files(store.con, files, forced, replace, on_progress=reporter.advance)
+            report = ingest_files(store.con, files, forced, replace, on_progress=STOPS.then_check(reporter.advance))
     except (ValueError, duckdb.Error) as error:
+        if STOPS.surfaced_as(error):
+            raise  # Ctrl-C, which main() reports; the snapshot being written was rolled back
         fail(f"register not ingested (the snapshot being written was rolled back): {error}")
     finally:
         store.close()

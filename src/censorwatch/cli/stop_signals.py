@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -57,6 +57,16 @@ class StopSignals:
         """Raises KeyboardInterrupt when a stop was received: a safe point for a run to end at."""
         if self.received is not None:
             raise KeyboardInterrupt
+
+    def then_check(self, advance: Callable[[int], None]) -> Callable[[int], None]:
+        """`advance` (a progress callback), then `check`: a command's progress is reported between
+        records or batches, where a run may end, so that is where a stop DuckDB swallowed ends it."""
+
+        def advanced(count: int) -> None:
+            advance(count)
+            self.check()
+
+        return advanced
 
     def surfaced_as(self, error: BaseException) -> bool:
         """Whether `error` is how a stop signal reached the command."""

@@ -20,9 +20,11 @@ rewritten. A load with skipped rows records none, so that loading again retries 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import duckdb
 
 from censorwatch.code_identity import code_identity
 from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
@@ -82,16 +84,21 @@ _VALID_SPAN = f"coalesce(raw_offset >= 0 AND raw_length BETWEEN 0 AND {MAX_SPAN}
 
 
 def load_parquet(
-    store: Store, directory: Path, moved: Sequence[tuple[Path, Path]] = (), reread: bool = False
+    store: Store,
+    directory: Path,
+    moved: Sequence[tuple[Path, Path]] = (),
+    reread: bool = False,
+    on_file: Callable[[int], None] | None = None,
 ) -> ParquetLoad:
     """`moved` holds (old, new) directories: a linked file named under `old` is read under `new`
     (the input tree was moved, or is mounted elsewhere on this machine, since `process`). Parts
-    an earlier load read, unchanged since, are not read again unless `reread`."""
+    an earlier load read, unchanged since, are not read again unless `reread`. `on_file(1)` is
+    called after each linked input file's transaction, where a load may stop."""
     code = code_identity()
     unread, earlier = _unread(store, part_files(directory), code, reread)
     if not unread:
         return ParquetLoad(parts=0, rows=0, parts_read_before=len(earlier), rows_read_before=sum(earlier))
-    load = _load(store, directory, [str(part) for part, _ in unread], moved)
+    load = _load(store, directory, [str(part) for part, _ in unread], moved, on_file)
     load.parts_read_before, load.rows_read_before = len(earlier), sum(earlier)
     if not load.skipped:
         store.record_reads([ReadFile(part, state, load.part_rows.get(str(part), 0), 0, code)
@@ -114,12 +121,18 @@ def _unread(
     return unread, earlier
 
 
-def _load(store: Store, directory: Path, files: list[str], moved: Sequence[tuple[Path, Path]]) -> ParquetLoad:
+def _load(
+    store: Store,
+    directory: Path,
+    files: list[str],
+    moved: Sequence[tuple[Path, Path]],
+    on_file: Callable[[int], None] | None,
+) -> ParquetLoad:
     source = _SOURCE.format("")
     con = store.con
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()
-    except Exception as error:  # duckdb raises several unrelated types for unreadable files
+    except duckdb.Error as error:  # an unreadable part (a Ctrl-C during the statement is not one)
         raise ParquetSourceError(f"cannot read the parts under {directory}: {error}") from error
     present = {row[0] for row in described}
     if "raw" in present and "raw_zstd" not in present:
@@ -148,7 +161,7 @@ def _load(store: Store, directory: Path, files: list[str], moved: Sequence[tuple
         [files],
     )
     if linked:
-        _load_linked(store, files, load, moved)
+        _load_linked(store, files, load, moved, on_file)
     return load
 
 
@@ -205,7 +218,13 @@ def linked_path(raw_file: str, part: Path, moved: Sequence[tuple[Path, Path]]) -
     return output_root(part) / path
 
 
-def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Sequence[tuple[Path, Path]]) -> None:
+def _load_linked(
+    store: Store,
+    files: list[str],
+    load: ParquetLoad,
+    moved: Sequence[tuple[Path, Path]],
+    on_file: Callable[[int], None] | None,
+) -> None:
     # Files in the order of their first uid: OONI's uids begin with a time, and uids stored in
     # time order keep the store's uid index small in memory (docs/ingest.md, "Memory").
     listing = store.con.execute(
@@ -230,6 +249,8 @@ def _load_linked(store: Store, files: list[str], load: ParquetLoad, moved: Seque
             load.skip("linked file is not a .jsonl.gz file", rows, raw_file)
         else:
             _load_file(store, raw_file, path, FileIdentity(int(low_size), str(low_tail)), its_parts, rows, load)
+        if on_file is not None:
+            on_file(1)
 
 
 def _load_file(
