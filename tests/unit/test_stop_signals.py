@@ -126,3 +126,15 @@ def test_a_file_run_stops_once_a_batch_is_stored_and_its_files_recorded(
     # The file whose rows the first batch held is recorded as read with the second: not read
     # again. The second batch's file is read again, its rows found stored.
     assert (again.files_read_before, again.duplicates, again.stored) == (1, 5, 10)
+
+
+def test_a_stop_recorded_for_an_ended_run_stops_nothing_outside_catching() -> None:
+    """A command called without main (a script, a test runner) runs outside `catching`: the stop
+    an earlier run in the same process recorded is not taken for its own."""
+    stops = StopSignals()
+    with pytest.raises(KeyboardInterrupt), stops.catching(signal.SIGINT):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    assert stops.received == signal.SIGINT
+    stops.check()
+    stops.then_check(lambda count: None)(1)

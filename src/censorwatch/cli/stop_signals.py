@@ -54,8 +54,10 @@ class StopSignals:
                 signal.signal(number, handler)
 
     def check(self) -> None:
-        """Raises KeyboardInterrupt when a stop was received: a safe point for a run to end at."""
-        if self.received is not None:
+        """Raises KeyboardInterrupt when a stop was received while catching: a safe point for a
+        run to end at. Outside `catching` (a command called as a function, not by main) there is
+        no stop to honour, only one recorded for a run that has ended."""
+        if self.received is not None and self._depth > 0:
             raise KeyboardInterrupt
 
     def then_check(self, advance: Callable[[int], None]) -> Callable[[int], None]:
