@@ -284,3 +284,55 @@ def test_a_file_that_cannot_be_copied_is_stored_as_frames(tmp_path: Path, monkey
         assert (stats.stored, sum(stats.skipped.values())) == (6, 0)
         assert store.con.execute("SELECT count(raw_zstd), count(raw_can) FROM measurements").fetchall() == [(6, 0)]
         assert stored_raws(store) == {uid_of(item): item for item in lines}
+
+
+def test_each_file_is_copied_while_the_one_before_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next file's can is copied in a thread while this one is read (sources/ingest.py,
+    _CopyAhead): reading the first file here waits until the second is copied, which never
+    happens when copies are made only once their file's turn comes."""
+    import threading
+
+    from censorwatch.sources import ingest
+    from censorwatch.store.cans import CanShelf
+
+    files = [gzip_file(tmp_path / f"f{k}.jsonl.gz", [line(k * 100 + i) for i in range(5)]) for k in range(3)]
+    copied_second = threading.Event()
+    stage, read_records = CanShelf.stage, ingest.read_records
+
+    def staging(self: CanShelf, source: Path) -> object:
+        can = stage(self, source)
+        if source == files[1]:
+            copied_second.set()
+        return can
+
+    def reading(path: Path, shown_as: Path | None = None) -> object:
+        if shown_as == files[0]:
+            assert copied_second.wait(10), "the next file was not copied while this one was read"
+        return read_records(path, shown_as)
+
+    monkeypatch.setattr(CanShelf, "stage", staging)
+    monkeypatch.setattr(ingest, "read_records", reading)
+    with Store(tmp_path / "s.duckdb") as store:
+        assert ingest_files(store, files).stored == 15
+        assert store.con.execute("SELECT count(*) FROM cans").fetchall() == [(3,)]
+
+
+def test_a_run_stopped_mid_tree_deletes_the_copy_made_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from censorwatch.sources import ingest
+
+    monkeypatch.setattr(ingest, "BATCH", 5)
+    files = [gzip_file(tmp_path / f"f{k}.jsonl.gz", [line(k * 100 + i) for i in range(5)]) for k in range(4)]
+
+    def stop(count: int) -> None:
+        raise KeyboardInterrupt
+
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:
+        with pytest.raises(KeyboardInterrupt):
+            ingest_files(store, files, on_progress=stop)
+        # Still open: the first file's rows and can are stored; the second file, copied while
+        # the first was read, left no copy behind.
+        listed = {row[0] for row in store.con.execute("SELECT can_id FROM cans").fetchall()}
+        assert store.count() == 5 and len(listed) == 1
+        assert {p.name.removesuffix(".jsonl.gz") for p in cans_directory(db).iterdir()} == listed
+        assert ingest_files(store, files).stored == 15
