@@ -173,3 +173,29 @@ def test_lookups_answer_each_file_as_asked(tree: Path, tmp_path: Path) -> None:
         assert read_files.earlier_reads(store.con, files, code_identity()) == [1, None, None, 1, None, 3]
         assert read_files.earlier_reads(store.con, files, "other code") == [1, None, None, 1, None, None]
         assert read_files.earlier_reads(store.con, [], "any") == []
+
+
+def test_a_batch_and_the_files_it_finished_commit_together(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One transaction per batch (Store.add): when recording the files read fails, the batch's
+    # rows and the cans they point into are undone with it, and the next run stores them.
+    from censorwatch.store import database
+    from censorwatch.store.cans import cans_directory
+
+    def failing(con: object, reads: object) -> None:
+        if reads:
+            raise OSError("disk full")
+
+    db = tmp_path / "s.duckdb"
+    monkeypatch.setattr(database, "record_reads", failing)
+    with Store(db) as store, pytest.raises(OSError, match="disk full"):
+        ingest_files(store, [tree])
+    with Store(db) as store:
+        assert store.count() == 0
+        assert store.con.execute("SELECT count(*) FROM read_files").fetchall() == [(0,)]
+        assert list(cans_directory(db).iterdir()) == []
+    monkeypatch.undo()
+    with Store(db) as store:
+        again = ingest_files(store, [tree])
+        assert (again.files_read_before, again.stored) == (0, 33)

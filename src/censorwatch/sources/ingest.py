@@ -103,7 +103,7 @@ class _Batches:
         self.batch: list[StoredMeasurement] = []
         self.bytes = 0
         # Files read to the end whose rows may still wait in the batch: released after it, and
-        # recorded as read (store/read_files.py) once their rows are committed.
+        # recorded as read (store/read_files.py) in the transaction that commits it.
         self.finished: list[StagedCan] = []
         self.read_files: list[ReadFile] = []
 
@@ -115,16 +115,13 @@ class _Batches:
 
     def flush(self) -> None:
         stored = len(self.batch)
-        if stored:
-            added = self.store.add(self.batch, batch_size=stored)
-            self.stats.stored += added
-            self.stats.duplicates += stored - added
-            self.batch, self.bytes = [], 0
+        added = self.store.add(self.batch, batch_size=max(stored, 1), reads=self.read_files)
+        self.stats.stored += added
+        self.stats.duplicates += stored - added
+        self.batch, self.bytes, self.read_files = [], 0, []
         for can in self.finished:
             self.store.release_can(can)
         self.finished = []
-        self.store.record_reads(self.read_files)
-        self.read_files = []
         # Last, with everything of the batch done: the CLI's progress callback is where a run
         # that was asked to stop ends (cli/stop_signals.py).
         if stored and self.on_progress is not None:

@@ -77,9 +77,10 @@ def with_earlier_reads(
             yield path, state, done
 
 
-def record_reads(con: duckdb.DuckDBPyConnection, reads: list[ReadFile]) -> None:
-    """After the rows of these files are committed: a run killed before leaves them unrecorded
-    (read again, stored once), never recorded without their rows."""
+def record_reads(con: duckdb.DuckDBPyConnection, reads: Sequence[ReadFile]) -> None:
+    """In the transaction that commits the rows of these files (Store.add), or after it: a run
+    killed before leaves them unrecorded (read again, stored once), never recorded without their
+    rows."""
     if not reads:
         return
     con.execute(
