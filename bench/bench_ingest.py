@@ -44,6 +44,9 @@ No network. Then, each in a fresh interpreter so its peak RSS is its own
   ingest parquet
                 loading each process phase's parts into a fresh store, and the sum of both steps
                 against ingest ooni
+  process --raw copy, plain pool
+                the warm cluster's job on a multiprocessing pool of W processes, started and
+                warmed before the clock: what W processes get on this machine without Dask
   process, cluster already up
                 the same job on a LocalCluster started, and its workers' imports done, before the
                 clock: what a long run sustains once the cluster's start is spread over it (CPU s
@@ -344,6 +347,35 @@ def phase_process_warm(spec: dict[str, Any]) -> dict[str, Any]:
             "seconds": seconds}
 
 
+def _pool_task(path: str, out_dir: str) -> int:
+    from censorwatch.distributed.process import process_file
+
+    read: int = process_file(path, out_dir, raw="copy").read
+    return read
+
+
+def phase_process_pool(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Dask task's work on a plain multiprocessing pool of W processes, started and warmed
+    before the clock, one file per task, largest first, as the warm cluster runs it: what any
+    W-process scheme gets on this machine, so that what Dask itself costs shows beside it."""
+    from functools import partial
+    from multiprocessing import get_context
+
+    from censorwatch.distributed.process import input_files, task_groups
+
+    out = Path(spec["work"]) / "parquet-pool"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    files = [str(group[0]) for group in task_groups(input_files(Path(spec["root"])))]
+    with get_context("spawn").Pool(spec["workers"]) as pool:
+        pool.map(_warm, range(spec["workers"] * 4))
+        started = time.perf_counter()
+        read = sum(pool.imap_unordered(partial(_pool_task, out_dir=str(out)), files, chunksize=1))
+        seconds = time.perf_counter() - started
+    shutil.rmtree(out)  # nothing reads it (see remove_store)
+    return {"measurements": read, "seconds": seconds}
+
+
 def phase_profile(spec: dict[str, Any]) -> dict[str, Any]:
     from bench_ingest_profile import (
         ingest_breakdown,
@@ -398,6 +430,7 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "process-copy-warm": lambda spec: phase_process_warm({**spec, "raw": "copy"}),
     "ingest-parquet-copy": lambda spec: phase_ingest_parquet({**spec, "raw": "copy"}),
     "process-one": phase_process_one, "process-cli": phase_process_cli, "copy-inputs": phase_copy_inputs,
+    "process-pool": phase_process_pool,
     "uids": phase_uids,
 }
 
@@ -494,6 +527,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("  the same, cluster already up", workers, results["process-link-warm"], tree, bound)
     row(f"process --raw copy, x{workers}", workers, results["process-copy"], tree, bound)
     row("  the same, cluster already up", workers, results["process-copy-warm"], tree, bound)
+    row(f"  the same, plain pool x{workers}", workers, results["process-pool"], tree, bound)
     row(f"censorwatch process (CLI) x{workers}", workers, results["process-cli"], tree, bound)
     row("(copying the input files)", 1, results["copy-inputs"], tree, bound)
     print("\nloading the parts (`ingest parquet`, one process) and the whole way from the raw tree to the store")
@@ -551,6 +585,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
 HEADLINE_ROWS = (
     ("ingest ooni", "ingest", 1), ("process --cluster none", "process-one", 1),
     ("process --raw copy", "process-copy", None), ("the same, cluster already up", "process-copy-warm", None),
+    ("the same, plain process pool (no Dask)", "process-pool", None),
     ("censorwatch process (CLI)", "process-cli", None),
 )
 
@@ -604,7 +639,7 @@ def main() -> None:
                 "measurements": tree.measurements}
         phases = ("gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
                   "process-one", "process", "process-warm", "process-link", "process-link-warm", "process-copy",
-                  "process-copy-warm", "process-cli",
+                  "process-copy-warm", "process-pool", "process-cli",
                   "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         rounds = [{name: run_phase(name, spec) for name in phases} for _ in range(max(1, args.repeats))]
         results = {name: min((run[name] for run in rounds), key=lambda result: result["seconds"]) for name in phases}
