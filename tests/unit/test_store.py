@@ -107,3 +107,24 @@ def test_writer_memory_is_capped_and_can_be_raised(db_file: Path, monkeypatch: p
         Store(db_file)
     with Store(db_file, read_only=True) as store:  # readers are not capped: the web app's queries
         assert limit_of(store) != "953.6 MiB"
+
+
+def test_ingest_inserts_on_one_thread_and_gives_the_threads_back(tmp_path: Path) -> None:
+    from censorwatch.sources.ingest import ingest_records
+    from censorwatch.sources.ooni_files import RawRecord
+
+    def threads(store: Store) -> int:
+        return int(store.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+    seen: list[int] = []
+    with Store(tmp_path / "s.duckdb") as store:
+        store.con.execute("SET threads = 3")
+
+        def records() -> object:
+            yield RawRecord(_measurement("https://a.example/"), None, None, "a")
+            seen.append(threads(store))
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            ingest_records(store, records())  # type: ignore[arg-type]
+        assert seen == [1] and threads(store) == 3 and store.count() == 1

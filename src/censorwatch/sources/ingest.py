@@ -152,14 +152,15 @@ def ingest_records(
     `batch_rows` (default BATCH) is how many records each stored batch holds at most."""
     stats = stats if stats is not None else IngestStats()
     batches = _Batches(store, stats, on_progress, batch_rows)
-    try:
-        _add_records(records, source, batches)
-    except BaseException:
-        # Flush once more; if the store itself is what failed, the first error is the one to see.
-        with contextlib.suppress(Exception):
-            batches.flush()
-        raise
-    batches.flush()
+    with store.one_thread():
+        try:
+            _add_records(records, source, batches)
+        except BaseException:
+            # Flush once more; if the store itself is what failed, the first error is the one to see.
+            with contextlib.suppress(Exception):
+                batches.flush()
+            raise
+        batches.flush()
     return stats
 
 
@@ -178,27 +179,29 @@ def ingest_files(
     batches = _Batches(store, stats, on_progress)
     code = code_identity()
     ahead = _CopyAhead(store)
-    try:
-        for path, state, earlier, staging in ahead.files(store.with_earlier_reads(expand_paths(paths), code, reread)):
-            if earlier is not None:
-                stats.files_read_before += 1
-                stats.records_read_before += earlier
-                continue
-            read, skipped = stats.read, sum(stats.skipped.values())
-            can = ahead.claim(staging)
-            records = _Watched(read_records(can.copy, shown_as=path) if can is not None else read_records(path))
-            _add_records(records, source, batches, can.can_id if can is not None else None)
-            if can is not None:
-                batches.finished.append(can)
-            if state is not None and not records.read_failed:
-                batches.read_files.append(
-                    ReadFile(path, state, stats.read - read, sum(stats.skipped.values()) - skipped, code)
-                )
-        batches.flush()
-    finally:
-        ahead.close()
-        for can in batches.finished:
-            store.release_can(can)
+    listed = ahead.files(store.with_earlier_reads(expand_paths(paths), code, reread))
+    with store.one_thread():
+        try:
+            for path, state, earlier, staging in listed:
+                if earlier is not None:
+                    stats.files_read_before += 1
+                    stats.records_read_before += earlier
+                    continue
+                read, skipped = stats.read, sum(stats.skipped.values())
+                can = ahead.claim(staging)
+                records = _Watched(read_records(can.copy, shown_as=path) if can is not None else read_records(path))
+                _add_records(records, source, batches, can.can_id if can is not None else None)
+                if can is not None:
+                    batches.finished.append(can)
+                if state is not None and not records.read_failed:
+                    batches.read_files.append(
+                        ReadFile(path, state, stats.read - read, sum(stats.skipped.values()) - skipped, code)
+                    )
+            batches.flush()
+        finally:
+            ahead.close()
+            for can in batches.finished:
+                store.release_can(can)
     return stats
 
 
