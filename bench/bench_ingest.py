@@ -2,7 +2,7 @@
 JSON library (orjson, as sources.ooni_files does), nothing else", measured in the same run.
 
     .venv/bin/python bench/bench_ingest.py [--measurements 100000] [--files 40] [--workers 2]
-                                           [--repeats 1] [--profile auto|always|never]
+                                           [--repeats 1] [--headline] [--profile auto|always|never]
 
 Builds a raw-layout tree (raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz) in a temporary directory by
 replicating every readable real measurement of ../shared/data/ooni/measurements, lines without a
@@ -496,14 +496,24 @@ def ratio(result: dict[str, Any], cores: int, bound: dict[str, Any]) -> float:
     return rate / (cores * per_core)
 
 
-def row(name: str, cores: int, result: dict[str, Any], tree: Tree, bound: dict[str, Any]) -> None:
+def row(name: str, cores: int, result: dict[str, Any], tree: Tree, bound: dict[str, Any], width: int = 30) -> None:
     seconds, cpu = result["seconds"], result["cpu_seconds"]
     rate = result["measurements"] / seconds
     per_core = ratio(result, cores, bound)
     cpu_ratio = (result["measurements"] / cpu) / (bound["measurements"] / bound["cpu_seconds"])
-    print(f"{name:<30} {cores:>5} {result['measurements']:>8} {seconds:8.2f} {rate:10.0f} "
+    print(f"{name:<{width}} {cores:>5} {result['measurements']:>8} {seconds:8.2f} {rate:10.0f} "
           f"{tree.json_bytes / seconds / 1e6:8.1f} {result['peak_mib']:9.0f} {cpu:7.1f} {per_core:10.3f} "
           f"{cpu_ratio:9.3f}")
+
+
+def report_headline(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
+    """The table of --headline: the bound and the paths the issue's target is about."""
+    bound = results["bound"]
+    print(f"\n{'path':<40} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
+          f"{'peak MiB':>9} {'CPU s':>7} {'x bound/c':>10} {'x b/CPU':>9}")
+    row("bound: gunzip + orjson.loads", 1, bound, tree, bound, width=40)
+    for name, key, cores in HEADLINE_ROWS:
+        row(name, cores or workers, results[key], tree, bound, width=40)
 
 
 def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
@@ -611,6 +621,10 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="real measurements to replicate")
     parser.add_argument("--repeats", type=int, default=1,
                         help="run every phase this many times, round by round; each row shows its fastest run")
+    parser.add_argument("--headline", action="store_true",
+                        help="only the bound and the paths of the issue's target (ingest, process in one "
+                             "process, on a cluster started by the run and on one already up, on a plain "
+                             "pool, the CLI): for large inputs")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--profile-measurements", type=int, default=4600)
     parser.add_argument("--given-uids", action="store_true",
@@ -637,15 +651,24 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}
-        phases = ("gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
+        phases: tuple[str, ...] = (
+                  "gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
                   "process-one", "process", "process-warm", "process-link", "process-link-warm", "process-copy",
                   "process-copy-warm", "process-pool", "process-cli",
                   "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
+        if args.headline:
+            phases = ("bound", *(key for _, key, _ in HEADLINE_ROWS))
         rounds = [{name: run_phase(name, spec) for name in phases} for _ in range(max(1, args.repeats))]
         results = {name: min((run[name] for run in rounds), key=lambda result: result["seconds"]) for name in phases}
-        report(results, tree, args.workers)
+        if args.headline:
+            report_headline(results, tree, args.workers)
+            print(f"Load average {os.getloadavg()[0]:.2f} at the end (others share this machine).")
+        else:
+            report(results, tree, args.workers)
         if len(rounds) > 1:
             report_rounds(rounds, args.workers)
+        if args.headline:
+            return
         per_core = results["bound"]["measurements"] / results["bound"]["seconds"]
         worst = min(results[n]["measurements"] / results[n]["seconds"] / (c * per_core)
                     for n, c in (("ingest", 1), ("process", args.workers)))
