@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def _tree(root: Path, files: int, per_file: int) -> Path:
     return root / "raw"
 
 
-def _stopping_after(calls: int, seen: list[int]):  # type: ignore[no-untyped-def]
+def _stopping_after(calls: int, seen: list[int]) -> Callable[[int], None]:
     def advance(count: int) -> None:
         seen.append(count)
         if len(seen) == calls:

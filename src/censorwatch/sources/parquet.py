@@ -240,8 +240,8 @@ def _load_linked(
             load.skip("linked row without a valid span", bad_spans, raw_file)
             rows -= bad_spans
         if rows == 0:
-            continue
-        if low_size != high_size or low_tail != high_tail:
+            pass  # every row lacked a valid span: counted above
+        elif low_size != high_size or low_tail != high_tail:
             load.skip("parts disagree about which file they link to", rows, raw_file)
         elif path is None:
             load.skip("linked file outside the output directory", rows, raw_file)
