@@ -103,3 +103,22 @@ def test_cli_says_what_changed(tmp_path: Path) -> None:
     assert nothing.exit_code == 1 and "no stored measurement matches" in nothing.stderr
     missing = CliRunner().invoke(app, ["reanalyse", "--db", str(tmp_path / "none.duckdb")])
     assert missing.exit_code == 2 and "no store at" in missing.stderr
+
+
+def test_a_stopped_run_writes_the_verdicts_it_judged(tmp_path: Path) -> None:
+    db = _store(tmp_path)
+    assert _make_stale(db, "true") == 31
+    judged = 0
+
+    def stop_after_five(count: int) -> None:
+        nonlocal judged
+        judged += count
+        if judged == 5:
+            raise KeyboardInterrupt
+
+    with Store(db) as store, pytest.raises(KeyboardInterrupt):
+        reanalyse(store, on_progress=stop_after_five)
+    stale = [uid for uid, columns in _verdicts(db).items() if columns[3] == STALE]
+    assert len(stale) == 31 - 5
+    with Store(db) as store:
+        assert reanalyse(store).changed == 31 - 5

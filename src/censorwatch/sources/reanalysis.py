@@ -13,6 +13,7 @@ or parsed is counted with one example and left as it is."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -63,20 +64,27 @@ def reanalyse(
 ) -> Reanalysis:
     result = Reanalysis()
     pending: list[tuple[str, Verdict]] = []
-    with store.raw_fetcher() as fetcher:
-        for row in _rows(store, probe_cc, test_name, since, until):
-            result.read += 1
-            verdict = _judged(fetcher, row, result)
-            if verdict is not None and _columns(verdict) != tuple(row[name] for name in VERDICT_COLUMNS):
-                pending.append((row["measurement_uid"], verdict))
-                result.changed += 1
-                before, after = _label(row["verdict"], row["blocking"]), _label(verdict.verdict, verdict.blocking)
-                result.transitions[(before, after)] += 1
-            if len(pending) >= BATCH:
-                store.update_verdicts(pending)
-                pending = []
-            if on_progress is not None:
-                on_progress(1)
+    try:
+        with store.raw_fetcher() as fetcher:
+            for row in _rows(store, probe_cc, test_name, since, until):
+                result.read += 1
+                verdict = _judged(fetcher, row, result)
+                if verdict is not None and _columns(verdict) != tuple(row[name] for name in VERDICT_COLUMNS):
+                    pending.append((row["measurement_uid"], verdict))
+                    result.changed += 1
+                    before, after = _label(row["verdict"], row["blocking"]), _label(verdict.verdict, verdict.blocking)
+                    result.transitions[(before, after)] += 1
+                if len(pending) >= BATCH:
+                    store.update_verdicts(pending)
+                    pending = []
+                if on_progress is not None:
+                    on_progress(1)
+    except BaseException:
+        # Stopped (Ctrl-C) or failed: the verdicts judged so far are written first, as ingest
+        # stores what it read; if the store itself failed, its first error is the one to see.
+        with contextlib.suppress(Exception):
+            store.update_verdicts(pending)
+        raise
     store.update_verdicts(pending)
     return result
 
