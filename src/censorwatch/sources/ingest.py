@@ -212,8 +212,8 @@ _Ahead = tuple[Path, InputState | None, int | None, Future[StagedCan | None] | N
 
 class _CopyAhead:
     """Each gzip file's can is copied (Store.stage_can) in a thread while the file before it is
-    read: a copy is one sendfile, which waits on the disk and leaves the interpreter to the
-    reader. In the reader's thread, copies cost 0.15-0.8 s of a 100,000-measurement ingest, more
+    read: a copy is one kernel copy (file_copy.py), which waits on the disk and leaves the
+    interpreter to the reader. In the reader's thread, copies cost 0.15-0.8 s of a 100,000-measurement ingest, more
     with a cold page cache (bench/bench_ingest.py). One file ahead: at most one copy more on
     disk than the file being read."""
 

@@ -18,13 +18,13 @@ writing (DuckDB lets one process at a time write a store)."""
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from censorwatch.durable import fsync_dir
+from censorwatch.file_copy import copy_whole
 
 SUFFIX = ".jsonl.gz"
 STAGED = ".staged"  # before SUFFIX: readers choose the format by how the name ends
@@ -124,7 +124,7 @@ class CanShelf:
         can_id = uuid.uuid4().hex
         copy = self.directory / f"{can_id}{STAGED}{SUFFIX}"
         try:
-            shutil.copyfile(source, copy)
+            copy_whole(source, copy)
         except OSError:
             copy.unlink(missing_ok=True)
             raise
