@@ -506,11 +506,16 @@ def row(name: str, cores: int, result: dict[str, Any], tree: Tree, bound: dict[s
           f"{cpu_ratio:9.3f}")
 
 
+def header(width: int = 30) -> None:
+    """The columns `row` prints."""
+    print(f"\n{'path':<{width}} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
+          f"{'peak MiB':>9} {'CPU s':>7} {'x bound/c':>10} {'x b/CPU':>9}")
+
+
 def report_headline(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None:
     """The table of --headline: the bound and the paths the issue's target is about."""
     bound = results["bound"]
-    print(f"\n{'path':<40} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
-          f"{'peak MiB':>9} {'CPU s':>7} {'x bound/c':>10} {'x b/CPU':>9}")
+    header(width=40)
     row("bound: gunzip + orjson.loads", 1, bound, tree, bound, width=40)
     for name, key, cores in HEADLINE_ROWS:
         row(name, cores or workers, results[key], tree, bound, width=40)
@@ -521,8 +526,7 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     from censorwatch.sources.ingest import BATCH, BATCH_BYTES
 
     bound = results["bound"]
-    print(f"\n{'path':<30} {'cores':>5} {'meas.':>8} {'wall s':>8} {'meas/s':>10} {'MB/s':>8} "
-          f"{'peak MiB':>9} {'CPU s':>7} {'x bound/c':>10} {'x b/CPU':>9}")
+    header()
     row("(gunzip + line split only)", 1, results["gunzip"], tree, bound)
     row("bound: gunzip + orjson.loads", 1, bound, tree, bound)
     row("(bound with Python's gzip)", 1, results["bound-stdlib"], tree, bound)

@@ -213,9 +213,9 @@ _Ahead = tuple[Path, InputState | None, int | None, Future[StagedCan | None] | N
 class _CopyAhead:
     """Each gzip file's can is copied (Store.stage_can) in a thread while the file before it is
     read: a copy is one kernel copy (file_copy.py), which waits on the disk and leaves the
-    interpreter to the reader. In the reader's thread, copies cost 0.15-0.8 s of a 100,000-measurement ingest, more
-    with a cold page cache (bench/bench_ingest.py). One file ahead: at most one copy more on
-    disk than the file being read."""
+    interpreter to the reader. In the reader's thread, copies cost 0.15-0.8 s of a
+    100,000-measurement ingest, more with a cold page cache (bench/bench_ingest.py). One file
+    ahead: at most one copy more on disk than the file being read."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -274,8 +274,7 @@ class _Watched:
 
 
 def _staged(store: Store, path: Path) -> StagedCan | None:
-    if not is_can_source(path):
-        return None
+    # For a gzip file (_CopyAhead.files asks is_can_source).
     try:
         return store.stage_can(path)
     except OSError:
