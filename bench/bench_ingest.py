@@ -89,7 +89,11 @@ from typing import Any
 import orjson
 import psutil
 
+import censorwatch
 from bench_ingest_data import DEFAULT_SOURCE, Tree, build_tree
+from censorwatch.compiled import PURE_PYTHON_ENV
+
+PURE_SUFFIX = "-pure"  # a phase name ending so runs that phase from censorwatch's Python sources
 
 TARGET = 0.50
 
@@ -441,10 +445,12 @@ PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 def run_phase(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs a phase in a fresh interpreter; adds peak_mib, the highest sampled RSS of the phase's
     process tree (Dask's nanny and worker processes included)."""
-    command = [sys.executable, __file__, "--phase", name, "--spec", json.dumps(spec)]
+    base = name.removesuffix(PURE_SUFFIX)
+    command = [sys.executable, __file__, "--phase", base, "--spec", json.dumps(spec)]
+    env = {**os.environ, PURE_PYTHON_ENV: "1"} if base != name else None
     os.sync()  # what earlier phases wrote is on disk, so that no phase waits for another's writeback
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     peak = [0]
     cpu: dict[tuple[int, float], float] = {}
     sampler = threading.Thread(target=sample_tree, args=(child.pid, peak, cpu), daemon=True)
@@ -533,8 +539,10 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
     row("(bound with zlib-ng)", 1, results["bound-zlib-ng"], tree, bound)
     row(f"bound x{workers} processes", workers, results["bound-parallel"], tree, bound)
     row("ingest ooni -> DuckDB", 1, results["ingest"], tree, bound)
+    row("  the same, pure Python", 1, results["ingest" + PURE_SUFFIX], tree, bound)
     row("reanalyse (the store again)", 1, results["reanalyse"], tree, bound)
     row("process --cluster none", 1, results["process-one"], tree, bound)
+    row("  the same, pure Python", 1, results["process-one" + PURE_SUFFIX], tree, bound)
     row(f"process, LocalCluster x{workers}", workers, results["process"], tree, bound)
     row("  the same, cluster already up", workers, results["process-warm"], tree, bound)
     row(f"process --raw link, x{workers}", workers, results["process-link"], tree, bound)
@@ -601,6 +609,9 @@ HEADLINE_ROWS = (
     ("process --raw copy", "process-copy", None), ("the same, cluster already up", "process-copy-warm", None),
     ("the same, plain process pool (no Dask)", "process-pool", None),
     ("censorwatch process (CLI)", "process-cli", None),
+    # The same code run from its Python sources, not compiled (censorwatch/compiled.py): the baseline.
+    ("ingest ooni, pure Python", "ingest" + PURE_SUFFIX, 1),
+    ("process --cluster none, pure Python", "process-one" + PURE_SUFFIX, 1),
 )
 
 
@@ -652,14 +663,15 @@ def main() -> None:
         print("lines carry " + ("a measurement_uid each (--given-uids)" if args.given_uids else
               "no measurement_uid, as OONI's raw files: each is derived from the line "
               "(BLAKE3 of its bytes, the uid scheme of new stores and of `process`)"))
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; censorwatch's "
+              f"compiled modules: {censorwatch.COMPILED_STATE} (rows marked pure Python run them from source)")
         spec = {"root": str(tree.root), "work": str(work), "workers": args.workers,
                 "measurements": tree.measurements}
         phases: tuple[str, ...] = (
-                  "gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "reanalyse",
-                  "process-one", "process", "process-warm", "process-link", "process-link-warm", "process-copy",
-                  "process-copy-warm", "process-pool", "process-cli",
-                  "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
+            "gunzip", "bound", "bound-stdlib", "bound-zlib-ng", "bound-parallel", "ingest", "ingest" + PURE_SUFFIX,
+            "reanalyse", "process-one", "process-one" + PURE_SUFFIX, "process", "process-warm", "process-link",
+            "process-link-warm", "process-copy", "process-copy-warm", "process-pool", "process-cli",
+            "copy-inputs", "ingest-parquet-embed", "ingest-parquet-copy", "ingest-parquet-link", "uids")
         if args.headline:
             phases = ("bound", *(key for _, key, _ in HEADLINE_ROWS))
         rounds = [{name: run_phase(name, spec) for name in phases} for _ in range(max(1, args.repeats))]

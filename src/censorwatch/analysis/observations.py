@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
 from censorwatch.analysis.body import body_text, header_map, title_of
@@ -49,11 +48,12 @@ class HttpObservation:
     title: str
     failure: str | None
 
-    @cached_property
+    @property
     def body_length(self) -> int | None:
         """The measurement's body_length, else the UTF-8 length of the body. Worked out only when
         a verdict compares lengths: encoding non-ASCII bodies for it was 7 % of analysis, mostly
-        for responses (earlier hops of a redirect chain) that no verdict looks at."""
+        for responses (earlier hops of a redirect chain) that no verdict looks at. A property, not
+        a cached_property: compiled (compiled.py), this class could not cache it anyway."""
         return self.reported_length if self.reported_length is not None else _utf8_length(self.body)
 
 

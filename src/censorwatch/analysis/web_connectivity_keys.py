@@ -75,11 +75,11 @@ def dns_consistency(obs: WebObservations) -> str | None:
 
 
 def body_proportion(response: HttpObservation | None, control: ControlView | None) -> float | None:
-    if response is None or control is None or not response.body_length or not control.body_length:
+    if response is None or control is None:
         return None
-    if control.body_length <= 0 or response.body_length <= 0:
+    a, b = response.body_length, control.body_length  # each read once: a property, worked out on use
+    if not a or not b or a <= 0 or b <= 0:
         return None
-    a, b = response.body_length, control.body_length
     return min(a, b) / max(a, b)
 
 
