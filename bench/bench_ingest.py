@@ -603,15 +603,16 @@ def report(results: dict[str, dict[str, Any]], tree: Tree, workers: int) -> None
           f"group) up to {tree.largest_run(ROW_GROUP, False) / 1e6:.0f} MB")
 
 
-# The rows report_rounds follows run by run: (name, phase, cores; None: --workers).
+# The rows report_rounds follows run by run, in the order --headline runs them: (name, phase,
+# cores; None: --workers). Each pure-Python row runs the code just above it from its Python
+# sources, not compiled (censorwatch/compiled.py): the baseline, right after it in every round.
 HEADLINE_ROWS = (
-    ("ingest ooni", "ingest", 1), ("process --cluster none", "process-one", 1),
+    ("ingest ooni", "ingest", 1), ("ingest ooni, pure Python", "ingest" + PURE_SUFFIX, 1),
+    ("process --cluster none", "process-one", 1),
+    ("process --cluster none, pure Python", "process-one" + PURE_SUFFIX, 1),
     ("process --raw copy", "process-copy", None), ("the same, cluster already up", "process-copy-warm", None),
     ("the same, plain process pool (no Dask)", "process-pool", None),
     ("censorwatch process (CLI)", "process-cli", None),
-    # The same code run from its Python sources, not compiled (censorwatch/compiled.py): the baseline.
-    ("ingest ooni, pure Python", "ingest" + PURE_SUFFIX, 1),
-    ("process --cluster none, pure Python", "process-one" + PURE_SUFFIX, 1),
 )
 
 

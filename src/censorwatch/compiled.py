@@ -11,7 +11,7 @@ The digest covers all sources, not only the compiled ones: mypyc may fold consta
 modules it did not compile into the code it makes.
 
 PURE_PYTHON_ENV=1 runs the sources on purpose (tracebacks and profilers then see Python frames;
-tests/unit/test_compiled_modules.py compares both) and, at install time, skips compiling.
+tests/integration/test_compiled_modules.py compares both) and, at install time, skips compiling.
 
 Only the standard library here: setup.py loads this module before anything is installed."""
 
@@ -33,7 +33,10 @@ from types import ModuleType
 #   keeps cached_property out of this list);
 # - analysis/body_scanner.py: its time is Hyperscan's, and a test replaces one of its functions
 #   (compiled code calls its own module's functions directly, past any replacement);
-# - analysis/whatsapp.py: mypyc 2.4.1 fails on it (an internal error on a dict comprehension).
+# - analysis/whatsapp.py: mypyc 2.4.1 fails on it (an internal error on a dict comprehension);
+# - sources/ingest.py and distributed/process.py: tests replace functions they call;
+# - sources/line_reader.py: the bench's bound reads with it, so compiled it would speed the bound
+#   as much as every path.
 COMPILED_MODULES = (
     "censorwatch.model.measurement",
     "censorwatch.model.verdict",
