@@ -77,16 +77,16 @@ class BuildCompiled(build_ext):
                 Path(output).unlink(missing_ok=True)
             self._remove_manifests()
             return
+        digest = COMPILED.sources_digest(PACKAGE) + "\n"
         for directory in self._package_dirs():
-            (directory / COMPILED.MANIFEST).write_text(COMPILED.sources_digest(PACKAGE) + "\n", "ascii")
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / COMPILED.MANIFEST).write_text(digest, "ascii")
 
     def _package_dirs(self) -> list[Path]:
         # A wheel takes build_lib; an editable install also copies the extensions into src/.
         directories = [Path(self.build_lib) / "censorwatch"]
         if self.inplace or getattr(self, "editable_mode", False):
             directories.append(PACKAGE)
-        for directory in directories:
-            directory.mkdir(parents=True, exist_ok=True)
         return directories
 
     def _remove_manifests(self) -> None:
