@@ -52,8 +52,7 @@ class HttpObservation:
     def body_length(self) -> int | None:
         """The measurement's body_length, else the UTF-8 length of the body. Worked out only when
         a verdict compares lengths: encoding non-ASCII bodies for it was 7 % of analysis, mostly
-        for responses (earlier hops of a redirect chain) that no verdict looks at. A property, not
-        a cached_property: compiled (compiled.py), this class could not cache it anyway."""
+        for responses (earlier hops of a redirect chain) that no verdict looks at."""
         return self.reported_length if self.reported_length is not None else _utf8_length(self.body)
 
 
