@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install install-browser run test lint bench
+.PHONY: install install-browser install-ocr run test lint bench
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,14 +22,23 @@ install-browser:
 		else echo "chromium missing and not root: browser tests will skip"; fi; \
 	fi
 
-run: install
+# The archive OCRs scanned pages with Debian's tesseract (Russian, Chinese, English) and reads
+# PDFs' pages with poppler; without them such pages are marked "needs OCR".
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-chi-sim tesseract-ocr-eng poppler-utils
+install-ocr:
+	@if [ ! -x /usr/bin/tesseract ] || [ ! -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || [ ! -x /usr/bin/pdftoppm ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; \
+		else echo "tesseract missing and not root: scanned pages will be marked 'needs OCR' (apt-get install $(OCR_PACKAGES))"; fi; \
+	fi
+
+run: install install-ocr
 	$(VENV)/bin/censorwatch serve --listen $(HOST):$(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 
-test: install install-browser
+test: install install-browser install-ocr
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest

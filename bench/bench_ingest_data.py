@@ -9,8 +9,8 @@ OONI's own raw files, the lines carry no measurement_uid: OONI's uploader writes
 as the probe submitted it and keeps the uid it assigned in its database (ooni/backend,
 api/ooni_api_uploader.py, fill_jsonl), so reading them costs deriving a uid from the content
 (model/measurement.py measurement_uid). With `given_uids` each copy also gets a fresh
-measurement_uid in OONI's shape (<YYYYmmddHHMMSS.ffffff>_<CC>_<testname>_<16 hex>), as the
-bench's input had up to session 6. A file holds one (probe_cc, test_name) like OONI's,
+measurement_uid in OONI's shape (<YYYYmmddHHMMSS.ffffff>_<CC>_<testname>_<16 hex>), and none is
+derived. A file holds one (probe_cc, test_name) like OONI's,
 and a group gets files in proportion to its bytes (OONI's cans are bounded by size), at least one:
 so one group of large measurements is not one long task that a cluster cannot split.
 Lines are the template serialised once with the three fields spliced in front: generation costs

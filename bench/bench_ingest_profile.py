@@ -24,8 +24,12 @@ T = TypeVar("T")
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, *stages: str) -> None:
+        """`stages` in the order to print them; a stage named with leading spaces is part of the
+        stage above it."""
         self.seconds: defaultdict[str, float] = defaultdict(float)
+        for stage in stages:
+            self.seconds[stage] = 0.0
         self.largest_batch = 0
 
     def wrap(self, stage: str, function: Callable[..., T]) -> Callable[..., T]:
@@ -68,7 +72,7 @@ def ingest_breakdown(root: Path, db: Path) -> tuple[Clock, float]:
     from censorwatch.sources import ingest
     from censorwatch.store import Store
 
-    clock = Clock()
+    clock = Clock("read", "analyse", "  meta_of", "  fingerprints", "store")
     original_add = Store.add
     # One-off costs (compiling the fingerprint database) outside the clocks: they are paid once
     # per process, and at this profile's size they would pass for per-measurement time.
@@ -97,12 +101,12 @@ def ingest_breakdown(root: Path, db: Path) -> tuple[Clock, float]:
 
 def process_breakdown(root: Path, out: Path) -> tuple[Clock, float]:
     """process_file (the Dask task) over every file in this process, with clocks."""
-    from censorwatch.distributed import process
+    from censorwatch.distributed import file_task
     from censorwatch.distributed.parts import PartWriter
     from censorwatch.sources import ooni_files
     from censorwatch.sources.ooni_files import expand_paths
 
-    clock = Clock()
+    clock = Clock("read", "analyse", "  meta_of", "parquet")
     read_records = ooni_files.read_records
 
     def timed_read(path: Path, shown_as: Path | None = None) -> Iterator[Any]:
@@ -112,13 +116,13 @@ def process_breakdown(root: Path, out: Path) -> tuple[Clock, float]:
 
     with ExitStack() as stack:
         stack.enter_context(patched(ooni_files, "read_records", timed_read))
-        stack.enter_context(patched(process, "analysed_record", clock.wrap("analyse", process.analysed_record)))
+        stack.enter_context(patched(file_task, "analysed_record", clock.wrap("analyse", file_task.analysed_record)))
         stack.enter_context(patched(record, "meta_of", clock.wrap("  meta_of", record.meta_of)))
         stack.enter_context(patched(PartWriter, "add", clock.wrap("parquet", PartWriter.add)))
         stack.enter_context(patched(PartWriter, "close", clock.wrap("parquet", PartWriter.close)))
         started = time.perf_counter()
         for path in expand_paths([root]):
-            process.process_file(path, out)
+            file_task.process_file(path, out)
         total = time.perf_counter() - started
     return clock, total
 

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_ingest import _warm, files_of, parse_file
 from bench_ingest_data import DEFAULT_SOURCE, Tree, build_tree
+from bench_ingest_phases import _warm, files_of, parse_file
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, float, Any]:

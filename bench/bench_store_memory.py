@@ -15,7 +15,7 @@ inserting OONI-shaped uids (YYYYMMDDhhmmss.micro_CC_test_random) through Store.i
 
 It prints the rows stored, the seconds, the largest ART_INDEX that duckdb_memory() reported
 between batches, and the process's peak RSS. No network; the stores live in a temporary
-directory. docs/ingest.md ("Memory") has the figures.
+directory. docs/ingest.md ("Limits") has the figures.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def uid_sql(order: str, per_hour: int) -> str:
 
 def run_order(spec: dict[str, Any]) -> dict[str, Any]:
     from censorwatch.store import Store
-    from censorwatch.store.database import StoreError
+    from censorwatch.store.connection import StoreError
 
     select = f"SELECT {uid_sql(spec['order'], spec['per_hour'])}, 'web_connectivity', 'RU', 'AS1', 'ooni' " \
              "FROM range(?, ?) t(i)"

@@ -14,20 +14,15 @@ import httpx
 import pytest
 
 from censorwatch.distributed.process import process_single
-from censorwatch.model.measurement import (
-    NEW_UID_SCHEME,
-    UID_FROM_SHA256_BYTES,
-    UID_FROM_SORTED_JSON,
-    derived_uid,
-)
+from censorwatch.model.measurement import derived_uid
 from censorwatch.sources.ingest import IngestStats, ingest_files, ingest_records
 from censorwatch.sources.ooni_api import ApiQuery, OoniApi, api_records
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
 from censorwatch.web.queries import measurement as stored_measurement
 from tests.integration.test_api_serve import serve
+from tests.integration.test_ingest_uids import raw_line
 from tests.integration.test_ooni_api import FakeOoni
-from tests.integration.test_uid_schemes import _line
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +33,7 @@ N = 12
 def sources(tmp_path: Path) -> tuple[Path, list[list[dict[str, str]]], dict[str, str]]:
     """A raw-layout tree of N lines without uids, and OONI's API pages and bodies for the same
     lines under OONI's uids."""
-    lines = [_line(i, "web_connectivity", "RU") for i in range(N)]
+    lines = [raw_line(i, "web_connectivity", "RU") for i in range(N)]
     folder = tmp_path / "raw" / "20240301" / "00" / "RU" / "webconnectivity"
     folder.mkdir(parents=True)
     (folder / "2024030100_RU_webconnectivity.n0.0.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
@@ -59,22 +54,20 @@ def _uids(store: Store) -> set[str]:
     return {row[0] for row in store.con.execute("SELECT measurement_uid FROM measurements").fetchall()}
 
 
-def _derived(bodies: dict[str, str], scheme: str) -> dict[str, str]:
+def _derived(bodies: dict[str, str]) -> dict[str, str]:
     """OONI's uid -> the uid its line derives."""
-    return {uid: derived_uid(json.loads(body), body.encode(), scheme) for uid, body in bodies.items()}
+    return {uid: derived_uid(json.loads(body), body.encode()) for uid, body in bodies.items()}
 
 
-@pytest.mark.parametrize("scheme", [NEW_UID_SCHEME, UID_FROM_SHA256_BYTES, UID_FROM_SORTED_JSON])
 def test_api_first_then_the_raw_file(sources: tuple[Path, list[list[dict[str, str]]], dict[str, str]],
-                                     tmp_path: Path, scheme: str) -> None:
+                                     tmp_path: Path) -> None:
     raw, pages, bodies = sources
     with FakeOoni(pages, bodies, set()) as fake, Store(tmp_path / "s.duckdb") as store:
-        store.uid_scheme = scheme  # the others: as stores made before 2026-11-29
         assert _from_api(store, fake).stored == N
         again = ingest_files(store, [raw])
         assert (again.read, again.stored, again.duplicates) == (N, 0, N)
         assert _uids(store) == set(bodies)  # OONI's uids, the first source's
-        derived = _derived(bodies, scheme)
+        derived = _derived(bodies)
         for ooni_uid, uid in derived.items():
             assert store.resolve_uid(uid) == ooni_uid
             found = stored_measurement(store.con, uid)
@@ -87,7 +80,7 @@ def test_the_raw_file_first_then_the_api(sources: tuple[Path, list[list[dict[str
                                          tmp_path: Path) -> None:
     raw, pages, bodies = sources
     db = tmp_path / "s.duckdb"
-    derived = _derived(bodies, NEW_UID_SCHEME)
+    derived = _derived(bodies)
     with FakeOoni(pages, bodies, set()) as fake, Store(db) as store:
         assert ingest_files(store, [raw]).stored == N
         later = _from_api(store, fake)
@@ -117,8 +110,8 @@ def test_parts_of_the_raw_file_after_the_api(sources: tuple[Path, list[list[dict
 def test_a_body_serialised_otherwise_is_a_second_copy(
     sources: tuple[Path, list[list[dict[str, str]]], dict[str, str]], tmp_path: Path
 ) -> None:
-    """OONI re-serialises measurements less than an hour old (not yet in a raw file): under
-    blake3-bytes their uid differs from the raw file's, and both are stored (docs/ingest.md)."""
+    """OONI re-serialises measurements less than an hour old (not yet in a raw file): the uid
+    their bytes derive differs from the raw file's, and both are stored (docs/ingest.md)."""
     raw, pages, bodies = sources
     pretty = {uid: json.dumps(json.loads(body), indent=1) for uid, body in bodies.items()}
     with FakeOoni(pages, pretty, set()) as fake, Store(tmp_path / "s.duckdb") as store:

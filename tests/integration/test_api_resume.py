@@ -16,8 +16,8 @@ import pytest
 from censorwatch.sources.ingest import ingest_files, ingest_records
 from censorwatch.sources.ooni_api import ApiError, ApiQuery, OoniApi, api_records
 from censorwatch.store import Store
+from tests.integration.test_ingest_uids import raw_line
 from tests.integration.test_ooni_api import FakeOoni, _cli, _stored, _synthetic
-from tests.integration.test_uid_schemes import _line
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_uids_known_as_aliases_are_not_fetched_again(tmp_path: Path) -> None:
     # A raw file first: its rows are under the uids their lines derive. The first API run has to
     # fetch each (nothing else tells OONI's uid of a line), learns OONI's uids as aliases, and a
     # second run fetches none.
-    lines = [_line(i, "web_connectivity", "RU") for i in range(6)]
+    lines = [raw_line(i, "web_connectivity", "RU") for i in range(6)]
     raw = tmp_path / "2024030100_RU_webconnectivity.n0.0.jsonl.gz"
     raw.write_bytes(gzip.compress("\n".join(lines).encode()))
     items = [{"measurement_uid": f"20240301000000.{i:06d}_RU_webconnectivity_{i:016x}"} for i in range(6)]

@@ -180,7 +180,7 @@ def test_a_batch_and_the_files_it_finished_commit_together(
 ) -> None:
     # One transaction per batch (Store.add): when recording the files read fails, the batch's
     # rows and the cans they point into are undone with it, and the next run stores them.
-    from censorwatch.store import database
+    from censorwatch.store import measurement_writer
     from censorwatch.store.cans import cans_directory
 
     def failing(con: object, reads: object) -> None:
@@ -188,7 +188,7 @@ def test_a_batch_and_the_files_it_finished_commit_together(
             raise OSError("disk full")
 
     db = tmp_path / "s.duckdb"
-    monkeypatch.setattr(database, "record_reads", failing)
+    monkeypatch.setattr(measurement_writer, "record_reads", failing)
     with Store(db) as store, pytest.raises(OSError, match="disk full"):
         ingest_files(store, [tree])
     with Store(db) as store:

@@ -22,6 +22,7 @@ from censorwatch.distributed import kept_inputs
 from censorwatch.distributed.process import process_single, process_tree
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
+from censorwatch.store.schema import PART_VERSION_KEY, SCHEMA_VERSION
 from tests.integration.test_process_dask import write_tree
 from tests.integration.test_process_linked import (
     LINKED_COLUMNS,
@@ -179,7 +180,7 @@ def test_a_relative_name_may_not_leave_the_output_directory(tree: tuple[Path, in
     doctored = tmp_path / "doctored.parquet"
     con.execute(
         "COPY (SELECT * REPLACE ('inputs/../../in/' || raw_file AS raw_file) FROM read_parquet(?)) "
-        f"TO '{doctored}' (FORMAT parquet, KV_METADATA {{'censorwatch.uid_scheme': 'blake3-bytes'}})",
+        f"TO '{doctored}' (FORMAT parquet, KV_METADATA {{'{PART_VERSION_KEY}': '{SCHEMA_VERSION}'}})",
         [str(part)],
     )
     doctored.replace(part)

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.distributed import process
-from censorwatch.distributed.process import ProcessError, process_single, process_tree, task_groups
+from censorwatch.distributed import results
+from censorwatch.distributed.process import ProcessError, process_single, process_tree
+from censorwatch.distributed.task_groups import task_groups
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 from censorwatch.store.schema import PART_COLUMNS as COLUMN_NAMES
@@ -127,7 +128,7 @@ def test_many_small_files_alone_bring_a_hint(
     tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, _ = tree
-    monkeypatch.setattr(process, "SMALL_FILES_HINT", 12)
+    monkeypatch.setattr(results, "SMALL_FILES_HINT", 12)
     alone = process_tree(root / "raw", tmp_path / "alone", "local", 2, processes=False)
     assert alone.small_files_alone == 12
     assert "12 files under 1 MB each had a Dask task of its own" in " ".join(alone.summary_lines())
@@ -201,14 +202,14 @@ def test_errors_are_clear(tmp_path: Path) -> None:
 
 
 def test_parts_of_an_older_version_are_refused_clearly(tmp_path: Path) -> None:
-    # Before schema version 2 the parts held the raw JSON as text in `raw`.
+    # Parts of schema version 1 held the raw JSON as text in `raw`, and recorded no version.
     old = tmp_path / "old" / "test_name=x" / "probe_cc=RU" / "date=2026-01-01"
     old.mkdir(parents=True)
     columns = [name for name in COLUMN_NAMES if name != "raw_zstd"] + ["raw"]
     select = ", ".join(f"'v' AS {name}" for name in columns)
     duckdb.connect().execute(f"COPY (SELECT {select}) TO '{old / 'part-1.parquet'}' (FORMAT parquet)")
     with Store(tmp_path / "s.duckdb") as store:
-        with pytest.raises(ParquetSourceError, match="older censorwatch"):
+        with pytest.raises(ParquetSourceError, match="another build of censorwatch"):
             load_parquet(store, tmp_path / "old")
         assert store.count() == 0
 

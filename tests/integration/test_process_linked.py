@@ -16,12 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.distributed import process as process_module
+from censorwatch.distributed import file_task
 from censorwatch.distributed.process import ProcessError, process_single, process_tree
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
 from censorwatch.store.cans import cans_directory
-from censorwatch.store.schema import LINK_COLUMN_NAMES, PART_COLUMNS
+from censorwatch.store.schema import LINK_COLUMN_NAMES, PART_COLUMNS, PART_VERSION_KEY, SCHEMA_VERSION
 from tests.integration.test_process_dask import write_tree
 
 pytestmark = pytest.mark.integration
@@ -152,7 +152,7 @@ def test_linked_rows_without_a_valid_span_are_counted_not_stored(tree: tuple[Pat
         "CASE measurement_uid WHEN ? THEN -5 ELSE raw_offset END AS raw_offset, "
         "CASE measurement_uid WHEN ? THEN NULL WHEN ? THEN 1000000000000 ELSE raw_length END AS raw_length) "
         f"FROM read_parquet(?)) TO '{doctored}' "
-        "(FORMAT parquet, KV_METADATA {'censorwatch.uid_scheme': 'blake3-bytes'})",
+        f"(FORMAT parquet, KV_METADATA {{'{PART_VERSION_KEY}': '{SCHEMA_VERSION}'}})",
         [uids[0], uids[1], uids[2], str(part)],
     )
     doctored.replace(part)
@@ -185,7 +185,7 @@ def test_plain_files_keep_frames_in_link_mode(tmp_path: Path) -> None:
 
 def files_change_while_read(monkeypatch: pytest.MonkeyPatch, prefix: str = "") -> None:
     """The task's second look at a file whose name starts with `prefix` finds another size."""
-    real = process_module.identity_of
+    real = file_task.identity_of
     seen: set[Path] = set()
 
     def changing(path: Path) -> Any:
@@ -195,7 +195,7 @@ def files_change_while_read(monkeypatch: pytest.MonkeyPatch, prefix: str = "") -
         seen.add(path)
         return identity
 
-    monkeypatch.setattr(process_module, "identity_of", changing)
+    monkeypatch.setattr(file_task, "identity_of", changing)
 
 
 def test_a_file_changed_while_read_gives_no_parts(

@@ -1,7 +1,7 @@
 """`censorwatch process` run again into the same output directory processes only the input files
 that no earlier run finished with the same options and the same code (distributed/finished_files.py):
 a killed run goes on, a tree that grew costs only its new files, and anything that could make
-the parts differ (the input, --raw, --uid-scheme, censorwatch itself, a part gone) makes the file
+the parts differ (the input, --raw, censorwatch itself, a part gone) makes the file
 due again."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app
-from censorwatch.distributed import finished_files, process
+from censorwatch.distributed import file_task, finished_files
 from censorwatch.distributed.finished_files import FINISHED
 from censorwatch.distributed.parts import file_id
-from censorwatch.distributed.process import FileResult, process_single, process_tree
-from censorwatch.model.measurement import UID_FROM_SORTED_JSON
+from censorwatch.distributed.process import process_single, process_tree
+from censorwatch.distributed.results import FileResult
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.sources.parquet import load_parquet
 from censorwatch.store import Store
@@ -86,7 +86,7 @@ def test_only_new_changed_or_incomplete_files_are_processed_again(tree: tuple[Pa
         assert load_parquet(store, out).stored == good + 2
 
 
-@pytest.mark.parametrize("change", ["raw", "uid_scheme", "code", "redo"])
+@pytest.mark.parametrize("change", ["raw", "code", "redo"])
 def test_other_options_or_another_censorwatch_process_everything(
     tree: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
@@ -96,13 +96,11 @@ def test_other_options_or_another_censorwatch_process_everything(
     options: dict[str, object] = {}
     if change == "raw":
         options["raw"] = "embed"
-    elif change == "uid_scheme":
-        options["uid_scheme"] = UID_FROM_SORTED_JSON
     elif change == "redo":
         options["redo"] = True
     else:
         monkeypatch.setattr(finished_files, "code_identity", lambda: "another censorwatch")
-        monkeypatch.setattr(process, "code_identity", lambda: "another censorwatch")
+        monkeypatch.setattr(file_task, "code_identity", lambda: "another censorwatch")
     again = process_single(root, out, **options)  # type: ignore[arg-type]
     assert (again.files, again.written, again.reused_files) == (FILES, good, 0)
     # And the marks now vouch for the new parts.
@@ -115,7 +113,7 @@ def test_a_failed_file_gets_no_mark_and_is_tried_again(
     root, _ = tree
     out = tmp_path / "out"
     victim = inputs(root)[3]
-    real = process._process
+    real = file_task._process
 
     def failing(file_path: Path, out_dir: Path, result: FileResult, *args: object) -> None:
         if file_path == victim:
@@ -123,11 +121,11 @@ def test_a_failed_file_gets_no_mark_and_is_tried_again(
             return
         real(file_path, out_dir, result, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(process, "_process", failing)
+    monkeypatch.setattr(file_task, "_process", failing)
     first = process_single(root, out)
     assert list(first.failed_files) == [str(victim)]
     assert not (out / FINISHED / f"{file_id(victim)}.json").exists()
-    monkeypatch.setattr(process, "_process", real)
+    monkeypatch.setattr(file_task, "_process", real)
     again = process_single(root, out)
     assert (again.files, again.reused_files, again.written) == (1, FILES - 1, PER_FILE)
 
@@ -144,9 +142,9 @@ def test_a_task_killed_while_rewriting_leaves_no_mark(tree: tuple[Path, int], tm
     def killed(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(process, "_process", killed)
+    monkeypatch.setattr(file_task, "_process", killed)
     with pytest.raises(KeyboardInterrupt):
-        process.process_file(victim, out, raw="copy")
+        file_task.process_file(victim, out, raw="copy")
     assert not (out / FINISHED / f"{file_id(victim)}.json").exists()
 
 
@@ -186,7 +184,7 @@ def test_a_mark_that_cannot_be_written_costs_only_a_second_processing(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(process, "write_mark", disk_full)
+    monkeypatch.setattr(file_task, "write_mark", disk_full)
     first = process_single(root, out)
     assert (first.written, first.failed_files) == (good, {})
     monkeypatch.undo()

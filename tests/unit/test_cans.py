@@ -17,10 +17,8 @@ from censorwatch import gzip_stream
 from censorwatch.sources.ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.cans import cans_directory
-from censorwatch.store.database import StoreError
 from censorwatch.store.export import write_measurements
 from censorwatch.store.raw_access import CanReader, RawUnavailable
-from censorwatch.store.raw_codec import compress
 from censorwatch.web.queries import measurement as web_measurement
 
 
@@ -228,29 +226,6 @@ def test_spans_no_measurement_could_have_are_refused_before_reading(tmp_path: Pa
             reader.read(offset, length)
     assert reader.read(990, 10) == b"x" * 10
     reader.close()
-
-
-def test_a_version_2_store_gains_cans_on_a_writable_open(tmp_path: Path) -> None:
-    db = tmp_path / "v2.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE measurements (measurement_uid VARCHAR PRIMARY KEY, test_name VARCHAR NOT NULL, "
-                "probe_cc VARCHAR NOT NULL, probe_asn VARCHAR NOT NULL, source VARCHAR NOT NULL, "
-                "measurement_start_time TIMESTAMP, raw_zstd BLOB NOT NULL)")
-    con.execute("CREATE TABLE schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.execute("INSERT INTO schema_info VALUES ('version', '2')")
-    con.execute("INSERT INTO measurements VALUES ('u1', 'web_connectivity', 'RU', 'AS1', 'ooni', NULL, ?)",
-                [compress(b'{"a": 1}')])
-    con.close()
-    with pytest.raises(StoreError, match="schema version 2"):
-        Store(db, read_only=True)
-    with Store(db) as store:
-        assert store.con.execute("SELECT key, value FROM schema_info ORDER BY key").fetchall() == [
-            ("uid_scheme", "sha256-sorted-json"), ("version", "3")
-        ]
-        assert store.uid_scheme == "sha256-sorted-json"  # as it derived its uids
-        assert [row["raw"] for row in store.iter_measurements()] == [b'{"a": 1}']
-    with Store(db, read_only=True) as store:
-        assert store.count() == 1
 
 
 def test_a_can_cut_short_keeps_and_reads_back_what_came_before_the_damage(tmp_path: Path) -> None:

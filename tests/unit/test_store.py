@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.model.measurement import MalformedMeasurement, measurement_uid, meta_of
 from censorwatch.store import Store
 from censorwatch.store.export import verdict_rows, write_rows
+from censorwatch.store.raw_access import RawFetcher, RawUnavailable
+from censorwatch.store.raw_codec import compress, decompress
 
 
 def _measurement(target: str, start: str = "2026-01-02 03:04:05") -> dict[str, object]:
@@ -89,7 +92,7 @@ def test_export_csv_and_jsonl(db_file: Path, tmp_path: Path) -> None:
 def test_writer_memory_is_capped_and_can_be_raised(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """DuckDB would keep what it wrote cached up to 80 % of RAM: a writing store is capped so that
     ingest memory stays flat; $CENSORWATCH_DB_MEMORY raises the cap, and a bad value is refused."""
-    from censorwatch.store.database import StoreError
+    from censorwatch.store.connection import StoreError
 
     def limit_of(store: Store) -> str:
         row = store.con.execute("SELECT current_setting('memory_limit')").fetchone()
@@ -128,3 +131,14 @@ def test_ingest_inserts_on_one_thread_and_gives_the_threads_back(tmp_path: Path)
         with pytest.raises(KeyboardInterrupt):
             ingest_records(store, records())  # type: ignore[arg-type]
         assert seen == [1] and threads(store) == 3 and store.count() == 1
+
+
+def test_codec_round_trip_and_damaged_frames() -> None:
+    data = orjson.dumps({**_measurement("https://a.example/"), "test_keys": {"note": "Доступ ограничен " * 2}})
+    frame = compress(data)
+    assert decompress(frame) == data and len(frame) < len(data)
+    fetcher = RawFetcher(None)
+    assert fetcher.raw({"raw_zstd": frame}) == data
+    for damaged in (b"not a frame", frame[:-3], None):
+        with pytest.raises(RawUnavailable):
+            fetcher.raw({"raw_zstd": damaged})

@@ -12,7 +12,7 @@ import pytest
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.store import Store, StoredMeasurement
-from censorwatch.store.database import StoreError
+from censorwatch.store.connection import StoreError
 
 SMALL = "40MB"  # about 340,000 OONI-shaped uids fit in one session (DuckDB 2.0)
 BATCH = 2000

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from censorwatch.distributed import process
-from censorwatch.distributed.process import task_groups
+from censorwatch.distributed import task_groups as grouping
+from censorwatch.distributed.task_groups import task_groups
 
 
 def files_of(directory: Path, sizes: list[int]) -> list[Path]:
@@ -29,7 +29,7 @@ def test_by_default_every_file_is_a_task_largest_first(tmp_path: Path) -> None:
 
 
 def test_small_files_share_tasks_and_large_ones_stay_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(process, "SMALL_FILE_BYTES", 100)
+    monkeypatch.setattr(grouping, "SMALL_FILE_BYTES", 100)
     paths = files_of(tmp_path, [400, 90, 100, 50, 30, 10, 10, 5])
     assert task_groups(paths, 3) == [[paths[0]], [paths[2]], [paths[1], paths[3], paths[4]],
                                      [paths[5], paths[6], paths[7]]]
@@ -47,11 +47,11 @@ def test_every_file_once_in_size_order_and_groups_bounded(sizes: list[int], file
     with tempfile.TemporaryDirectory() as directory:
         paths = files_of(Path(directory), sizes)
         small = 150
-        original, process.SMALL_FILE_BYTES = process.SMALL_FILE_BYTES, small
+        original, grouping.SMALL_FILE_BYTES = grouping.SMALL_FILE_BYTES, small
         try:
             groups = task_groups(paths, files_per_task)
         finally:
-            process.SMALL_FILE_BYTES = original
+            grouping.SMALL_FILE_BYTES = original
         handed = [p for group in groups for p in group]
         size = {p: p.stat().st_size for p in paths}
         assert sorted(handed) == sorted(paths)

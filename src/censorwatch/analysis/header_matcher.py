@@ -2,7 +2,7 @@
 
 The `location` header alone has some 400 fingerprints (prefixes and substrings of blockpage
 URLs). Checking each in turn ran 120 Python calls per redirect and was the largest part of
-fingerprint matching in ingest profiles (docs/ingest.md, session 9). Here "full" patterns are one
+fingerprint matching in ingest profiles (bench/bench_ingest_profile.py). Here "full" patterns are one
 dict look-up, "prefix" and "contains" patterns one Aho-Corasick pass over the value (a prefix
 counts only where it starts at the value's first character), and any other kind (regular
 expressions: the shipped set has none for headers) is asked in turn through its own `matches`.

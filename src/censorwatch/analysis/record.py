@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from censorwatch.analysis.dispatch import analyse
-from censorwatch.model.measurement import NEW_UID_SCHEME, meta_of
-from censorwatch.store.database import StoredMeasurement
+from censorwatch.model.measurement import meta_of
+from censorwatch.store.measurement_rows import StoredMeasurement
 
 
 def analysed_record(
@@ -18,15 +18,13 @@ def analysed_record(
     raw: bytes | memoryview | None = None,
     can_id: str | None = None,
     offset: int | None = None,
-    uid_scheme: str = NEW_UID_SCHEME,
 ) -> StoredMeasurement:
     """`raw` is the measurement's UTF-8 JSON exactly as received when the caller has it;
     otherwise it is serialised here. `can_id` and `offset` say where `raw` lies in a gzip file
-    the store keeps whole (store/cans.py). `uid_scheme` derives the uid of a measurement that
-    carries none (model/measurement.py). Raises model.measurement.MalformedMeasurement for
+    the store keeps whole (store/cans.py). Raises model.measurement.MalformedMeasurement for
     non-measurements."""
     text = raw if raw is not None else orjson.dumps(measurement)
-    meta = meta_of(measurement, text, uid_scheme)
+    meta = meta_of(measurement, text)
     if can_id is not None and raw is not None:
         return StoredMeasurement(meta, b"", analyse(measurement), source, can_id, offset, len(raw))
     return StoredMeasurement(meta, text, analyse(measurement), source)

@@ -38,8 +38,8 @@ UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (ex
 # Why a stored measurement most often cannot be read back.
 CANS_HINT = "a store keeps gzip files whole in its .cans directory beside the .duckdb file: was it copied too?"
 
+# Messages and progress; results go to stdout through cli/output.py.
 stderr = Console(stderr=True)
-stdout = Console()
 
 
 def db_path(given: Path | None) -> Path:

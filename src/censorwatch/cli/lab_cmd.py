@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import fail, stderr, stdout
+from censorwatch.cli.common import fail, stderr
+from censorwatch.cli.output import show
 
 if TYPE_CHECKING:
     from censorwatch.lab import Lab
@@ -88,17 +88,15 @@ def _run(the_lab: Lab, directory: Path, stop: threading.Event) -> None:
     try:
         test_list = directory / "lab-test-list.csv"
         the_lab.write_test_list(test_list)
-        # Full URLs even when stdout is not a terminal (rich would otherwise shrink the table to 80 columns).
-        wide = stdout if stdout.is_terminal else Console(width=200)
-        wide.print(_table(the_lab))
-        stdout.print(
+        show(_table(the_lab))
+        show(
             f"resolver      {the_lab.resolver}\ntest helper   {the_lab.test_helper_url}\n"
             f"CA file       {the_lab.ca_file}\ntest list     {test_list}\n"
             f"iptables      {'on' if the_lab.iptables_active else 'off'}",
             highlight=False,
         )
         command = the_lab.probe_command(test_list, directory / "lab-measurements.jsonl")
-        stdout.print("\nProbe through the lab with:", highlight=False)
+        show("\nProbe through the lab with:", highlight=False)
         print(shlex.join(command), flush=True)
         stderr.print("\nlab running; Ctrl-C to stop", highlight=False)
         while not stop.wait(0.5):

@@ -10,7 +10,7 @@ import sys
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import stderr
 from censorwatch.cli.stop_signals import STOP_FORMS, STOPS
-from censorwatch.store.database import StoreError
+from censorwatch.store.connection import StoreError
 
 # One module per command (or command group); each registers onto censorwatch.cli.apps.
 COMMAND_MODULES = (
@@ -25,7 +25,11 @@ COMMAND_MODULES = (
     "collector_cmd",
     "upload_cmd",
     "registry_cmd",
+    "registry_latency_cmd",
+    "diffusion_cmd",
     "serve_cmd",
+    "events_cmd",
+    "archive_cmd",
 )
 
 for _name in COMMAND_MODULES:

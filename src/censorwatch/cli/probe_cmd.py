@@ -14,7 +14,8 @@ from rich.table import Table
 
 from censorwatch.analysis.store_sink import StoreSink
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
+from censorwatch.cli.output import TableJsonOrCsv, emit
 from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
@@ -67,6 +68,19 @@ def _config(
                        source_address=source_address, timeout=timeout, probe_cc=cc, probe_asn=asn)
 
 
+SUMMARY_FIELDS = ("verdict", "blocking", "count")
+
+
+def _summary_rows(sink: StoreSink) -> list[dict[str, str | int | None]]:
+    """One row per verdict and blocking method, as counted by the sink; the sink names a missing
+    verdict or method for the table ("not analysed", "-"), which scripts get as null."""
+    return [
+        {"verdict": None if verdict == "not analysed" else verdict, "blocking": None if blocking == "-" else blocking,
+         "count": count}
+        for (verdict, blocking), count in sorted(sink.counts.items())
+    ]
+
+
 def _summary_table(sink: StoreSink, summary: RunSummary) -> Table:
     table = Table(title=f"{summary.measured} measurements", show_lines=False)
     table.add_column("verdict")
@@ -94,6 +108,7 @@ def probe(
     collector: Annotated[
         str | None, typer.Option("--collector", help="Collector URL: submit each measurement as it finishes.")
     ] = None,
+    fmt: TableJsonOrCsv = "table",
 ) -> None:
     """Measure whether URLs are reachable from this network and how they are blocked."""
     config = _config(resolver, test_helper, ca_file, source_address, timeout, probe_cc, probe_asn)
@@ -138,7 +153,7 @@ def probe(
         if uploader is not None:
             uploader.close()
             stderr.print(uploader.summary_line(), highlight=False)
-    stdout.print(_summary_table(store_sink, summary))
+    emit(fmt, _summary_rows(store_sink), SUMMARY_FIELDS, lambda: _summary_table(store_sink, summary))
     for reason, count in summary.errors.most_common():
         stderr.print(f"{count} URLs recorded as failures: {reason}")
     if summary.interrupted:

@@ -11,14 +11,8 @@ import typer
 from censorwatch.cli.apps import app, ingest_app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.cli.stop_signals import STOPS
-from censorwatch.distributed.process import RAW_MODES, FileResult, ProcessError, process_single, process_tree
-from censorwatch.model.measurement import (
-    NEW_UID_SCHEME,
-    UID_FROM_BLAKE3_BYTES,
-    UID_FROM_SHA256_BYTES,
-    UID_FROM_SORTED_JSON,
-    UID_SCHEMES,
-)
+from censorwatch.distributed.process import RAW_MODES, ProcessError, process_single, process_tree
+from censorwatch.distributed.results import FileResult
 from censorwatch.sources.parquet import ParquetSourceError, load_parquet
 from censorwatch.store import Store
 
@@ -43,18 +37,6 @@ def process(
             "quarter more CPU).",
         ),
     ] = "copy",
-    uid_scheme: Annotated[
-        str,
-        typer.Option(
-            "--uid-scheme",
-            metavar="|".join(UID_SCHEMES),
-            help="How to derive the uid of a measurement that carries none (OONI's raw files carry "
-            f"none). {UID_FROM_BLAKE3_BYTES}: BLAKE3 of its JSON as received, for stores made since "
-            f"2026-11-29. {UID_FROM_SHA256_BYTES}: sha256 of the same, for stores made from 2026-11 to "
-            f"2026-11-28. {UID_FROM_SORTED_JSON}: sha256 of its JSON with sorted keys, for stores made earlier "
-            "(`ingest parquet` says when a store needs it).",
-        ),
-    ] = NEW_UID_SCHEME,
     files_per_task: Annotated[
         int,
         typer.Option(
@@ -84,18 +66,16 @@ def process(
         fail(f"--cluster must be local, none or tcp://HOST:PORT, not {cluster!r}")
     if raw not in RAW_MODES:
         fail(f"--raw must be one of {', '.join(RAW_MODES)}, not {raw!r}")
-    if uid_scheme not in UID_SCHEMES:
-        fail(f"--uid-scheme must be one of {', '.join(UID_SCHEMES)}, not {uid_scheme!r}")
     with progress("processing", unit="files") as reporter:
         def advance(_: FileResult) -> None:
             reporter.advance()
 
         try:
             if cluster == "none":
-                stats = process_single(path, out, on_file=advance, raw=raw, uid_scheme=uid_scheme, redo=redo)
+                stats = process_single(path, out, on_file=advance, raw=raw, redo=redo)
             else:
-                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, uid_scheme=uid_scheme,
-                                     redo=redo, files_per_task=files_per_task)
+                stats = process_tree(path, out, cluster, workers, on_file=advance, raw=raw, redo=redo,
+                                     files_per_task=files_per_task)
         except ProcessError as error:
             fail(str(error))
     for line in stats.summary_lines():

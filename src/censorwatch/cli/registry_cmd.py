@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -10,25 +9,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
-import orjson
 import typer
 from rich.table import Table
 
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
-from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr
+from censorwatch.cli.output import CSV, JSON, TableJsonOrCsv, TableOrJson, emit, show, write_csv, write_json
 from censorwatch.cli.stop_signals import STOPS
 from censorwatch.sources.registry_ingest import ingest_files
 from censorwatch.store import Store
 from censorwatch.store.registry import DIFF_KINDS, LookupError_, RegistryStore
+from censorwatch.store.registry_schema import DETAIL_FIELDS
 
-FORMATS = ("table", "json")
-
-
-def _format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return fmt
+SNAPSHOT_FIELDS = ("list_name", "snapshot_date", "updated", "entries", "skipped", "files")
+LOOKUP_FIELDS = ("match", *DETAIL_FIELDS, "snapshot", "first_seen", "last_seen")
+COMPLIANCE_FIELDS = ("probe_asn", "snapshot", "targets", "measurements", *BUCKETS, "registered_blocked_share",
+                     *(f"examples_{bucket}" for bucket in BUCKETS))
 
 
 @contextmanager
@@ -56,10 +53,6 @@ def _names(entry: dict[str, Any]) -> str:
 
 def _addresses(entry: dict[str, Any]) -> str:
     return ", ".join((entry["ips"] or []) + (entry["subnets"] or []))[:120]
-
-
-def _json_line(value: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(value) + b"\n")
 
 
 @ingest_app.command("registry-ru")
@@ -96,21 +89,25 @@ def ingest_registry_ru(
 
 
 @registry_app.command("snapshots")
-def snapshots(db: DbOption = None, fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
+def snapshots(db: DbOption = None, fmt: TableJsonOrCsv = "table") -> None:
     """The register snapshots stored, with their entry counts."""
-    _format(fmt)
     with _registry(db) as (_, registry):
         rows = registry.snapshot_table()
-    if fmt == "json":
-        _json_line(rows)
+    if fmt == CSV:
+        # The store keeps the file names one a line; a CSV cell lists them like any list, with ';'.
+        write_csv([{**row, "files": (row["files"] or "").splitlines()} for row in rows], SNAPSHOT_FIELDS)
         return
+    emit(fmt, rows, SNAPSHOT_FIELDS, lambda: _snapshot_table(rows))
+
+
+def _snapshot_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Register snapshots")
     for name in ("list", "date", "updated (UTC)", "entries", "skipped lines", "files"):
         table.add_column(name)
     for row in rows:
         table.add_row(row["list_name"], row["snapshot_date"], row["updated"] or "", str(row["entries"]),
                       str(row["skipped"]), (row["files"] or "").replace("\n", ", "))
-    stdout.print(table)
+    return table
 
 
 @registry_app.command("diff")
@@ -119,32 +116,31 @@ def diff(
                                                   "(default: the one before --to).")] = None,
     to_date: Annotated[str | None, typer.Option("--to", help="Snapshot in effect on this date "
                                                 "(default: latest).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: TableOrJson = "table",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Entries listed per kind "
                                               "(json: all unless given; table: 20).")] = None,
     db: DbOption = None,
 ) -> None:
     """Entries added, removed and changed (e.g. new IPs) between two snapshots, grouped by
     authority and decision, with each entry's first and last snapshot."""
-    _format(fmt)
     start, end = parse_day(from_date, "--from"), parse_day(to_date, "--to")
     with _registry(db) as (_, registry):
         try:
-            summary = registry.diff(start, end, limit=0 if fmt == "json" else (limit or 20))
+            summary = registry.diff(start, end, limit=0 if fmt == JSON else (limit or 20))
         except LookupError_ as error:
             fail(str(error))
-        if fmt == "json":
+        if fmt == JSON:
             before, after = date.fromisoformat(summary["from"]), date.fromisoformat(summary["to"])
             summary["entries"] = {
                 kind: list(registry.iter_diff_entries(before, after, kind, limit)) for kind in DIFF_KINDS
             }
-            _json_line(summary)
+            write_json(summary)
             return
     _diff_tables(summary)
 
 
 def _diff_tables(summary: dict[str, Any]) -> None:
-    stdout.print(
+    show(
         f"Register {summary['from']} -> {summary['to']}: {summary['added']} added, {summary['removed']} removed, "
         f"{summary['changed']} changed", highlight=False,
     )
@@ -155,7 +151,7 @@ def _diff_tables(summary: dict[str, Any]) -> None:
         groups.add_row(str(group["authority"] or "-"), str(group["decision"] or "-"),
                        str(group["decision_date"] or "-"),
                        str(group["added"]), str(group["removed"]), str(group["changed"]))
-    stdout.print(groups)
+    show(groups)
     for kind in DIFF_KINDS:
         entries = summary["entries"][kind]
         if not entries:
@@ -170,7 +166,7 @@ def _diff_tables(summary: dict[str, Any]) -> None:
                                      + [f"-{a}" for a in entry["addresses_removed"]])[:120]
             table.add_row(names, addresses or "-", str(entry["authority"] or "-"), str(entry["decision"] or "-"),
                           str(entry["first_seen"]), str(entry["last_seen"]))
-        stdout.print(table)
+        show(table)
 
 
 @registry_app.command("lookup")
@@ -178,11 +174,10 @@ def lookup(
     target: Annotated[str, typer.Argument(help="A URL, a domain or an IP address.")],
     at: Annotated[str | None, typer.Option("--date", help="Snapshot in effect on this date (default: latest).")] = None,
     history: Annotated[bool, typer.Option("--history", help="Also entries no longer (or not yet) in force.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: TableJsonOrCsv = "table",
     db: DbOption = None,
 ) -> None:
     """Register entries naming a URL, a domain (wildcards honoured) or an IP (subnets honoured)."""
-    _format(fmt)
     when = parse_day(at, "--date")
     with _registry(db) as (_, registry):
         try:
@@ -190,14 +185,20 @@ def lookup(
             snapshot = registry.snapshot_at(when)
         except LookupError_ as error:
             fail(f"cannot look up {target!r}: {error}")
-    if fmt == "json":
-        _json_line({"target": target, "snapshot": snapshot.isoformat() if snapshot else None, "entries": entries})
+    if fmt == JSON:
+        write_json({"target": target, "snapshot": snapshot.isoformat() if snapshot else None, "entries": entries})
         return
     if snapshot is None:
         stderr.print(f"no register snapshot on or before {when}", highlight=False)
-    if not entries:
-        stdout.print(f"{target}: not in the register snapshot of {snapshot}", highlight=False)
-        return
+    if fmt == CSV:
+        write_csv(entries, LOOKUP_FIELDS)
+    elif not entries:
+        show(f"{target}: not in the register snapshot of {snapshot}", highlight=False)
+    else:
+        show(_lookup_table(target, snapshot, entries))
+
+
+def _lookup_table(target: str, snapshot: date | None, entries: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{target} in the register (snapshot {snapshot})")
     for name in ("match", "authority", "decision", "decision date", "names", "addresses", "in force", "first seen",
                  "last seen"):
@@ -207,7 +208,7 @@ def lookup(
         table.add_row(entry["match"], str(entry["authority"] or "-"), str(entry["decision"] or "-"),
                       str(entry["decision_date"] or "-"), names, addresses or "-",
                       "yes" if entry["snapshot"] else "no", str(entry["first_seen"]), str(entry["last_seen"]))
-    stdout.print(table)
+    return table
 
 
 @registry_app.command("compliance")
@@ -215,13 +216,12 @@ def compliance_cmd(
     country: Annotated[str, typer.Option("--country", help="Two-letter country code (probe_cc).")] = "RU",
     since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: TableJsonOrCsv = "table",
     examples: Annotated[int, typer.Option("--examples", min=0, help="Example targets per bucket.")] = 5,
     db: DbOption = None,
 ) -> None:
     """Per network and snapshot: registered-and-blocked, registered-but-reachable and
     blocked-but-unregistered targets, from stored verdicts and the register in effect."""
-    _format(fmt)
     if len(country) != 2 or not country.isalpha():
         fail(f"--country must be a two-letter country code, not {country!r}")
     window = Window(country.upper(), parse_day(since, "--since"), parse_day(until, "--until"))
@@ -231,22 +231,34 @@ def compliance_cmd(
         except LookupError_ as error:
             fail(str(error))
         before_register = unmatched_measurements(con, window)
-    if fmt == "json":
-        _json_line({"country": window.country, "networks": rows, "measurements_before_first_snapshot": before_register})
+    if fmt == JSON:
+        write_json({"country": window.country, "networks": rows, "measurements_before_first_snapshot": before_register})
         return
+    if fmt == CSV:
+        write_csv([_flat_compliance(row) for row in rows], COMPLIANCE_FIELDS)
+    else:
+        _compliance_tables(window.country, rows)
+    if before_register:
+        stderr.print(f"{before_register} measurements predate the first register snapshot and are not counted",
+                     highlight=False)
+
+
+def _flat_compliance(row: dict[str, Any]) -> dict[str, Any]:
+    """A network's row with its examples as one column per bucket, for CSV."""
+    return {**row, **{f"examples_{bucket}": row["examples"][bucket] for bucket in BUCKETS}}
+
+
+def _compliance_tables(country: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
-        stdout.print(f"No {window.country} measurements with a verdict in the period of a register snapshot.")
-    table = Table(title=f"Compliance with the register, {window.country}")
+        show(f"No {country} measurements with a verdict in the period of a register snapshot.")
+    table = Table(title=f"Compliance with the register, {country}")
     for name in ("network", "snapshot", "targets", *(b.replace("_", " ") for b in BUCKETS)):
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(row["probe_asn"], row["snapshot"], str(row["targets"]), *(str(row[b]) for b in BUCKETS))
-    stdout.print(table)
+    show(table)
     for row in rows:
         for bucket in ("registered_reachable", "blocked_unregistered", "blocked_host_listed"):
             if row["examples"][bucket]:
-                stdout.print(f"{row['probe_asn']} {row['snapshot']} {bucket.replace('_', ' ')}: "
-                             + ", ".join(row["examples"][bucket]), highlight=False, markup=False)
-    if before_register:
-        stderr.print(f"{before_register} measurements predate the first register snapshot and are not counted",
-                     highlight=False)
+                show(f"{row['probe_asn']} {row['snapshot']} {bucket.replace('_', ' ')}: "
+                     + ", ".join(row["examples"][bucket]), highlight=False, markup=False)

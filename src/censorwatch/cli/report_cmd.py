@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.table import Table
 
 from censorwatch.analysis.aggregates import REPORT_COLUMNS, Window, most_blocked
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import DbOption, db_path, fail, parse_day, stderr, stdout
+from censorwatch.cli.common import DbOption, db_path, fail, parse_day, stderr
+from censorwatch.cli.output import TableJsonOrCsv, emit
 from censorwatch.store import Store
-
-FORMATS = ("table", "csv", "json")
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -50,15 +46,13 @@ def report(
     country: Annotated[str, typer.Option("--country", help="Two-letter country code (probe_cc).")],
     since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: TableJsonOrCsv = "table",
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many targets.")] = 20,
     db: DbOption = None,
 ) -> None:
     """The most blocked targets of a country, with first/last anomaly, methods and networks.
 
     Blocked = anomaly + confirmed verdicts; share = blocked / all measurements of the target."""
-    if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if len(country) != 2 or not country.isalpha():
         fail(f"--country must be a two-letter country code, not {country!r}")
     window = Window(country.upper(), parse_day(since, "--since"), parse_day(until, "--until"))
@@ -69,15 +63,7 @@ def report(
         fail(f"no store at {path}: run `censorwatch ingest` or `censorwatch probe` first")
     with Store(path, read_only=True) as store:
         rows = [_plain(row) for row in most_blocked(store, window, limit)]
-    if fmt == "json":
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ";".join(v) if isinstance(v, list) else ("" if v is None else v)
-                             for k, v in row.items()})
-    else:
-        stdout.print(_table(rows, window.probe_cc or ""))
+    # JSON indented, as since the option's first release: scripts may diff or grep it.
+    emit(fmt, rows, REPORT_COLUMNS, lambda: _table(rows, window.probe_cc or ""), indent=True)
     if not rows:
         stderr.print(f"no anomalies for {window.probe_cc} in the store for that period", highlight=False)

@@ -4,9 +4,9 @@ killed, or a tree that grew by a day, should not cost them again.
 
 A task that finishes its file writes OUT/_finished/<file id>.json after publishing its parts (and
 its kept input, --raw copy): the input's identity (size, modification time, last 8 bytes), the
-options that shape the parts (--raw, --uid-scheme), the identity of the code that analysed it
-(every source and data file of the installed censorwatch: a new version, a new verdict rule or new
-fingerprints make every file due again) and what the task counted. A later task takes its file as
+option that shapes the parts (--raw), the identity of the code that analysed it (every source and
+data file of the installed censorwatch: a new version, a new verdict rule or new fingerprints make
+every file due again) and what the task counted. A later task takes its file as
 finished only when all of these match and every file the mark names is still there. A task first
 removes its file's mark, so a run killed while rewriting parts never leaves a mark behind that
 vouches for them; a file that failed gets no mark and is tried again.
@@ -31,12 +31,11 @@ MARK_FORMAT = 1
 
 @dataclass
 class Mark:
-    """One finished input file: the state it was read in, the options, the code, the counts."""
+    """One finished input file: the state it was read in, --raw, the code, the counts."""
 
     input: str
     state: InputState
     raw: str
-    uid_scheme: str
     code: str
     read: int
     written: int
@@ -65,16 +64,14 @@ def write_mark(out_dir: Path, name: str, mark: Mark) -> None:
     os.replace(temporary, final)
 
 
-def finished_mark(out_dir: Path, name: str, state: InputState, raw: str, uid_scheme: str) -> Mark | None:
-    """The mark of an earlier run that finished this very input with these options and this code,
+def finished_mark(out_dir: Path, name: str, state: InputState, raw: str) -> Mark | None:
+    """The mark of an earlier run that finished this very input with this --raw and this code,
     whose files are all still there; None otherwise (the file is due)."""
     try:
         mark = _parse(json.loads(mark_path(out_dir, name).read_text("utf-8")))
     except (OSError, ValueError, TypeError, KeyError):
         return None  # no mark, or one that is damaged: process the file
-    if (mark.format, mark.state, mark.raw, mark.uid_scheme, mark.code) != (
-        MARK_FORMAT, state, raw, uid_scheme, code_identity()
-    ):
+    if (mark.format, mark.state, mark.raw, mark.code) != (MARK_FORMAT, state, raw, code_identity()):
         return None
     named = [*mark.parts, *([mark.kept_input] if mark.kept_input else [])]
     if not all((out_dir / relative).is_file() for relative in named):

@@ -6,7 +6,7 @@ no JSON is compressed again, and the copy is a hard link when OUT is on the inpu
 CPU s per 510 MB on ext4, a sixteenth of reading the same files; docs/ingest.md).
 
 A hard link shares the input's bytes: the task takes the file's identity before reading and
-checks it after (distributed/process.py), and `ingest parquet` checks its own copy against the
+checks it after (distributed/file_task.py), and `ingest parquet` checks its own copy against the
 identity the part recorded, so a file changed in place is noticed, never stored with wrong spans.
 
 The copy is made under a temporary name first and renamed before the parts that name it are

@@ -25,16 +25,16 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from censorwatch.model.measurement import NEW_UID_SCHEME
 from censorwatch.store.cans import FileIdentity
-from censorwatch.store.database import ARROW_SCHEMA, StoredMeasurement, batch_table
+from censorwatch.store.measurement_rows import ARROW_SCHEMA, StoredMeasurement, batch_table
 from censorwatch.store.raw_codec import compress
 from censorwatch.store.schema import (
     LINK_COLUMN_NAMES,
     LINK_FILE_COLUMNS,
     PART_COLUMNS,
+    PART_VERSION_KEY,
     PARTITION_KEYS,
-    UID_SCHEME_KEY,
+    SCHEMA_VERSION,
 )
 
 ROW_GROUP = 1000
@@ -59,6 +59,8 @@ USE_DICTIONARY = False
 SPAN_SCHEMA = pa.schema([*SCHEMA, ARROW_SCHEMA.field("raw_offset"), ARROW_SCHEMA.field("raw_length")])
 _FILE_TYPES = dict(zip(LINK_FILE_COLUMNS, (pa.string(), pa.int64(), pa.string()), strict=True))
 LINKED_SCHEMA = pa.schema([*SPAN_SCHEMA, *(pa.field(name, kind) for name, kind in _FILE_TYPES.items())])
+# What `ingest parquet` checks before loading a part (sources/parquet.py).
+_METADATA = {PART_VERSION_KEY: SCHEMA_VERSION}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -94,14 +96,10 @@ class Link:
 class PartWriter:
     """Collects the analysed measurements of one input file and writes its parts under out_dir."""
 
-    def __init__(
-        self, out_dir: Path, source_file: Path, link: Link | None = None, uid_scheme: str = NEW_UID_SCHEME
-    ) -> None:
+    def __init__(self, out_dir: Path, source_file: Path, link: Link | None = None) -> None:
         """With `link`, rows that carry a span (StoredMeasurement.offset) point into the linked
-        file instead of keeping a frame. `uid_scheme` is how the rows' uids were derived, recorded
-        in each part for `ingest parquet`."""
+        file instead of keeping a frame."""
         self.out_dir = out_dir
-        self.uid_scheme = uid_scheme
         self.stem = f"part-{file_id(source_file)}"
         self.link = link
         # Per partition: the measurements without their JSON, and its frames, made as they arrive
@@ -138,7 +136,7 @@ class PartWriter:
             directory.mkdir(parents=True, exist_ok=True)
             final = directory / f"{self.stem}.parquet"
             temporary = directory / f".{self.stem}.parquet.tmp"
-            schema = (SCHEMA if self.link is None else LINKED_SCHEMA).with_metadata({UID_SCHEME_KEY: self.uid_scheme})
+            schema = (SCHEMA if self.link is None else LINKED_SCHEMA).with_metadata(_METADATA)
             writer = pq.ParquetWriter(temporary, schema, compression=COMPRESSION, use_dictionary=USE_DICTIONARY)
             self._writers[key] = (writer, temporary, final)
         self._writers[key][0].write_table(self._table(buffer, self._frames[key]))

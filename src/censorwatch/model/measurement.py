@@ -4,7 +4,6 @@ helpers only derive from it."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -82,70 +81,39 @@ def canonical_json(measurement: Mapping[str, Any]) -> bytes:
     return orjson.dumps(measurement, option=orjson.OPT_SORT_KEYS)
 
 
-# How a uid is derived for a measurement that carries none (OONI's raw files carry none: its
-# uploader keeps the uid it assigns in its own database). A store records the scheme it was made
-# with (store/database.py) and keeps it, so that re-ingesting into it stays idempotent.
-# - UID_FROM_BLAKE3_BYTES, for stores and parts made since 2026-11-29: BLAKE3 of the JSON exactly
-#   as received and stored, so `b3sum` of a measurement's raw JSON gives its uid's suffix. Hashing
-#   took 0.12 CPU s per 20,000 OONI-shaped measurements (482 MB) against 0.35 s for sha256 on the
-#   CPU's SHA extensions: a tenth of `process`'s whole cost (docs/ingest.md, session 12).
-#   BLAKE3 is a cryptographic hash like sha256, so a crafted measurement cannot take the uid of
-#   another and have it dropped as a duplicate.
-# - UID_FROM_SHA256_BYTES, for stores made from 2026-11 to 2026-11-28: sha256 of the same bytes.
-# - UID_FROM_SORTED_JSON, for stores made earlier: sha256 of the measurement serialised with
-#   sorted keys, whatever its serialisation on input (3.5-4.2 CPU s per 100,000 against 1.4 s for
-#   the bytes as received).
-# In the two byte schemes the same measurement serialised differently (say pretty-printed) gets a
-# second uid; both copies are genuine.
-UID_FROM_BLAKE3_BYTES = "blake3-bytes"
-UID_FROM_SHA256_BYTES = "sha256-bytes"
-UID_FROM_SORTED_JSON = "sha256-sorted-json"
-UID_SCHEMES = (UID_FROM_BLAKE3_BYTES, UID_FROM_SHA256_BYTES, UID_FROM_SORTED_JSON)
-# What new stores and `process` use.
-NEW_UID_SCHEME = UID_FROM_BLAKE3_BYTES
-# What a store or a part that records no scheme used: both were made before schemes were recorded.
-UNRECORDED_UID_SCHEME = UID_FROM_SORTED_JSON
-
-
-def measurement_uid(
-    measurement: Mapping[str, Any], raw: bytes | memoryview | None = None, scheme: str = NEW_UID_SCHEME
-) -> str:
-    """OONI's uid when the measurement carries one, else one derived from it by `scheme`, so that
+# OONI's raw files carry no uid (its uploader keeps the uid it assigns in its own database), so
+# one is derived: BLAKE3 of the JSON exactly as received and stored, so that `b3sum` of a
+# measurement's raw JSON gives its uid's suffix. The bytes as received, because re-serialising
+# with sorted keys first cost 3.5-4.2 CPU s per 100,000 against 1.4 s; BLAKE3, because it took
+# 0.12 CPU s per 20,000 OONI-shaped measurements (482 MB) against 0.35 s for sha256 on the CPU's
+# SHA extensions (docs/ingest.md). BLAKE3 is a cryptographic hash like sha256, so a crafted
+# measurement cannot take the uid of another and have it dropped as a duplicate. The same
+# measurement serialised differently (say pretty-printed) gets a second uid; both copies are genuine.
+def measurement_uid(measurement: Mapping[str, Any], raw: bytes | memoryview | None = None) -> str:
+    """OONI's uid when the measurement carries one, else one derived from its bytes, so that
     ingesting the same measurement twice gives the same uid (idempotence). `raw` is the JSON as
     received and stored; without it, the measurement is serialised as analysis/record.py stores it."""
-    return _measurement_uid(measurement, parse_time(measurement.get("measurement_start_time")), raw, scheme)
+    return _measurement_uid(measurement, parse_time(measurement.get("measurement_start_time")), raw)
 
 
-def _measurement_uid(
-    measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None, scheme: str
-) -> str:
+def _measurement_uid(measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None) -> str:
     # `started` is the measurement's start time, parsed once for the uid and meta_of.
     given = measurement.get("measurement_uid")
     if isinstance(given, str) and given:
         return given
-    return _derived(measurement, started, raw, scheme)
+    return _derived(measurement, started, raw)
 
 
-def derived_uid(
-    measurement: Mapping[str, Any], raw: bytes | memoryview | None = None, scheme: str = NEW_UID_SCHEME
-) -> str:
-    """The uid `scheme` derives from the measurement, even when it carries one: what the same
+def derived_uid(measurement: Mapping[str, Any], raw: bytes | memoryview | None = None) -> str:
+    """The uid derived from the measurement's bytes, even when it carries one: what the same
     measurement read from a raw file would be stored under (sources/ingest.py, for measurements
     fetched from OONI's API under OONI's uid)."""
-    return _derived(measurement, parse_time(measurement.get("measurement_start_time")), raw, scheme)
+    return _derived(measurement, parse_time(measurement.get("measurement_start_time")), raw)
 
 
-def _derived(
-    measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None, scheme: str
-) -> str:
-    if scheme == UID_FROM_SORTED_JSON:
-        return _stamped(measurement, started, hashlib.sha256(canonical_json(measurement)).hexdigest()[:32])
-    if scheme not in UID_SCHEMES:
-        raise ValueError(f"uid scheme must be one of {', '.join(UID_SCHEMES)}, not {scheme!r}")
+def _derived(measurement: Mapping[str, Any], started: datetime | None, raw: bytes | memoryview | None) -> str:
     content = orjson.dumps(measurement) if raw is None else raw
-    if scheme == UID_FROM_BLAKE3_BYTES:
-        return _stamped(measurement, started, blake3(content).hexdigest(16))
-    return _stamped(measurement, started, hashlib.sha256(content).hexdigest()[:32])
+    return _stamped(measurement, started, blake3(content).hexdigest(16))
 
 
 def new_measurement_uid(measurement: Mapping[str, Any]) -> str:
@@ -207,10 +175,8 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def meta_of(
-    measurement: object, raw: bytes | memoryview | None = None, uid_scheme: str = NEW_UID_SCHEME
-) -> MeasurementMeta:
-    """The indexed fields; `raw` and `uid_scheme` as for measurement_uid."""
+def meta_of(measurement: object, raw: bytes | memoryview | None = None) -> MeasurementMeta:
+    """The indexed fields; `raw` as for measurement_uid."""
     if not isinstance(measurement, dict | Mapping):  # dict first: the common case, and cheap
         raise MalformedMeasurement(f"a measurement is a JSON object, not {type(measurement).__name__}")
     test_name = _text(measurement.get("test_name"))
@@ -220,7 +186,7 @@ def meta_of(
     target = raw_input if isinstance(raw_input, str) else None
     started = parse_time(measurement.get("measurement_start_time"))
     return MeasurementMeta(
-        measurement_uid=_measurement_uid(measurement, started, raw, uid_scheme),
+        measurement_uid=_measurement_uid(measurement, started, raw),
         report_id=_text(measurement.get("report_id")),
         input=target,
         domain=domain_of(target),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from censorwatch.analysis.record import analysed_record
 from censorwatch.code_identity import code_identity
-from censorwatch.model.measurement import NEW_UID_SCHEME, MalformedMeasurement
+from censorwatch.model.measurement import MalformedMeasurement
 from censorwatch.sources.ooni_files import READ_FAILURE, RawRecord, expand_paths, read_records
 from censorwatch.store import Store, StoredMeasurement
 from censorwatch.store.cans import InputState, StagedCan, is_can_source
@@ -68,11 +68,10 @@ class IngestStats:
 
 
 def to_stored(
-    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None, uid_scheme: str = NEW_UID_SCHEME
+    record: RawRecord, source: str, stats: IngestStats, can_id: str | None = None
 ) -> StoredMeasurement | None:
     """The record analysed, or None (counted) when it is not a measurement. With `can_id`, the
-    row points into that can at the record's offset instead of keeping a frame. `uid_scheme` is
-    the store's (Store.uid_scheme)."""
+    row points into that can at the record's offset instead of keeping a frame."""
     if record.already_stored:
         stats.duplicates += 1
         stats.not_fetched += 1
@@ -82,7 +81,7 @@ def to_stored(
         return None
     in_can = can_id if record.offset is not None else None  # a record of a gzip file has an offset
     try:
-        stored = analysed_record(record.measurement, source, record.raw, in_can, record.offset, uid_scheme)
+        stored = analysed_record(record.measurement, source, record.raw, in_can, record.offset)
     except MalformedMeasurement as error:
         stats.skip(str(error), record.location)
         return None
@@ -129,10 +128,10 @@ class _Batches:
 
 
 def _add_records(records: Iterable[RawRecord], source: str, batches: _Batches, can_id: str | None = None) -> None:
-    stats, uid_scheme = batches.stats, batches.store.uid_scheme
+    stats = batches.stats
     for record in records:
         stats.read += 1
-        stored = to_stored(record, source, stats, can_id, uid_scheme)
+        stored = to_stored(record, source, stats, can_id)
         if stored is not None:
             batches.add(stored)
 

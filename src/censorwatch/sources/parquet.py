@@ -9,8 +9,8 @@ checked against the identity the part recorded, and its rows are stored pointing
 one transaction per file. A file that is gone or was replaced costs its rows, counted by reason;
 nothing else is lost, and loading again once the file is back stores them.
 
-Each part records how its uids were derived (schema.UID_SCHEME_KEY, model/measurement.py); a part
-whose scheme is not the store's is counted and not loaded.
+Each part records the schema version of the censorwatch that wrote it (schema.PART_VERSION_KEY):
+a directory holding any part of another version is refused whole, before anything is stored.
 
 A load that stored or skipped nothing for any reason but "already stored" records its parts as
 read (store/read_files.py, the table `ingest ooni` records its files in): loading the directory
@@ -27,12 +27,18 @@ from pathlib import Path
 import duckdb
 
 from censorwatch.code_identity import code_identity
-from censorwatch.model.measurement import UNRECORDED_UID_SCHEME
 from censorwatch.store.cans import FileIdentity, InputState, identity_of, is_can_source
 from censorwatch.store.database import Store
 from censorwatch.store.raw_access import MAX_SPAN
 from censorwatch.store.read_files import ReadFile
-from censorwatch.store.schema import CAN_COLUMNS, LINK_COLUMN_NAMES, PART_COLUMNS, PARTITION_KEYS, UID_SCHEME_KEY
+from censorwatch.store.schema import (
+    CAN_COLUMNS,
+    LINK_COLUMN_NAMES,
+    PART_COLUMNS,
+    PART_VERSION_KEY,
+    PARTITION_KEYS,
+    SCHEMA_VERSION,
+)
 
 
 class ParquetSourceError(ValueError):
@@ -45,8 +51,7 @@ class ParquetLoad:
     rows: int
     stored: int = 0
     linked_files: int = 0  # input files kept as cans for linked rows
-    # Rows per part read (from the parts' footers, once): the total, the skip counts of parts of
-    # another uid scheme, and what read_files records.
+    # Rows per part read (from the parts' footers, once): the total, and what read_files records.
     part_rows: dict[str, int] = field(default_factory=dict, repr=False)
     # Parts an earlier load into the store read to the end, and their rows: not read again, not
     # in the counts above.
@@ -134,12 +139,8 @@ def _load(
         described = con.execute(f"DESCRIBE SELECT * FROM {source}", [files]).fetchall()
     except duckdb.Error as error:  # an unreadable part (a Ctrl-C during the statement is not one)
         raise ParquetSourceError(f"cannot read the parts under {directory}: {error}") from error
+    _check_versions(con, directory, files)
     present = {row[0] for row in described}
-    if "raw" in present and "raw_zstd" not in present:
-        raise ParquetSourceError(
-            f"parts under {directory} were written by an older censorwatch (raw JSON as text); "
-            "run `censorwatch process` on the measurement files again"
-        )
     linked = "raw_file" in present
     missing = set(PART_COLUMNS).union(LINK_COLUMN_NAMES if linked else ()) - present
     if missing:
@@ -151,9 +152,6 @@ def _load(
         ).fetchall()
     }
     load = ParquetLoad(parts=len(files), rows=sum(part_rows.values()), part_rows=part_rows)
-    files = _same_uid_scheme(store, files, load)
-    if not files:
-        return load
     embedded = " WHERE raw_file IS NULL" if linked else ""
     load.stored += store.insert_selected(
         PART_COLUMNS,
@@ -165,26 +163,25 @@ def _load(
     return load
 
 
-def _same_uid_scheme(store: Store, files: list[str], load: ParquetLoad) -> list[str]:
-    """The parts whose uids were derived as the store derives them; the others are counted, not
-    loaded: their measurements would be stored a second time under other uids."""
-    rows = store.con.execute(
-        "SELECT file_name, decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [files, UID_SCHEME_KEY]
+def _check_versions(con: duckdb.DuckDBPyConnection, directory: Path, files: list[str]) -> None:
+    """Raises ParquetSourceError unless every part records this schema version: a part of another
+    build may derive other uids or lack columns, and nothing has been released whose parts would
+    deserve an upgrade."""
+    rows = con.execute(
+        "SELECT file_name, decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [files, PART_VERSION_KEY]
     ).fetchall()
-    schemes = {str(name): str(value) for name, value in rows}
-    other = {name for name in files if schemes.get(name, UNRECORDED_UID_SCHEME) != store.uid_scheme}
+    versions = {str(name): str(value) for name, value in rows}
+    other = sorted(name for name in files if versions.get(name) != SCHEMA_VERSION)
     if not other:
-        return files
-    remedy = f"this store uses {store.uid_scheme}: run `censorwatch process --uid-scheme {store.uid_scheme}`"
-    for name in sorted(other):
-        scheme = schemes.get(name)
-        if scheme is None:
-            reason = (f"parts do not say how their uids were derived (written before 2026-11, or rewritten "
-                      f"since), so {UNRECORDED_UID_SCHEME}; {remedy}")
-        else:
-            reason = f"parts derive uids by {scheme}; {remedy}"
-        load.skip(reason, load.part_rows.get(name, 0), name)
-    return [name for name in files if name not in other]
+        return
+    found = versions.get(other[0])
+    recorded = "no schema version" if found is None else f"schema version {found}"
+    raise ParquetSourceError(
+        f"parts under {directory} were written by another build of censorwatch: {len(other)} of the {len(files)} "
+        f"to load are not of schema version {SCHEMA_VERSION}, the only one this censorwatch loads, with no upgrade "
+        f"from earlier ones ({other[0]} records {recorded}). Nothing was stored. Run `censorwatch process` on the "
+        "measurement files again, into a new --out directory, and load that"
+    )
 
 
 def relocated(path: Path, moved: Sequence[tuple[Path, Path]]) -> Path:

@@ -24,8 +24,8 @@ from censorwatch.analysis.dispatch import analyse
 from censorwatch.model.verdict import Verdict
 from censorwatch.sources.ooni_files import parse_line
 from censorwatch.store import Store
-from censorwatch.store.database import VERDICT_COLUMNS
 from censorwatch.store.export import row_filter
+from censorwatch.store.measurement_rows import VERDICT_COLUMNS
 from censorwatch.store.raw_access import RawFetcher, RawUnavailable
 
 BATCH = 2000

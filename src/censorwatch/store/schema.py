@@ -6,8 +6,11 @@ The raw measurement is either a zstd frame in `raw_zstd` (store/raw_codec.py), o
 gzip files, a span of that file kept whole beside the DuckDB file (`raw_can`, `raw_offset`,
 `raw_length` into its decompressed stream; store/cans.py). The `cans` table lists those files.
 
-Schema versions: 1 kept the raw JSON as text in `raw`; 2 keeps it compressed in `raw_zstd`; 3 adds
-the cans. store/upgrade.py moves an older store over when it is opened for writing."""
+`schema_info` records SCHEMA_VERSION, and Parquet parts carry it too (PART_VERSION_KEY): a store
+or part of any other version is refused, never converted (store/schema_version.py). Nothing has
+been released, so the versions before are those of development builds, whose stores and parts
+are made again from the measurement files: 1 kept the raw JSON as text, 2 had no cans, 3 could
+derive uids in other ways than the one model/measurement.py knows."""
 
 MEASUREMENT_COLUMNS = (
     ("measurement_uid", "VARCHAR PRIMARY KEY"),
@@ -54,18 +57,13 @@ PARTITION_KEYS = ("test_name", "probe_cc", "date")
 LINK_FILE_COLUMNS = ("raw_file", "raw_file_bytes", "raw_file_tail")
 LINK_COLUMN_NAMES = (*LINK_FILE_COLUMNS, "raw_offset", "raw_length")
 
-# Parquet key-value metadata of a part: how `process` derived the uids of measurements that carry
-# none (model/measurement.py UID_SCHEMES). Parts without it derived them from sorted JSON.
-UID_SCHEME_KEY = "censorwatch.uid_scheme"
+SCHEMA_VERSION = "4"
+# Parquet key-value metadata of a part: the SCHEMA_VERSION of the censorwatch that wrote it.
+PART_VERSION_KEY = "censorwatch.schema_version"
 
-SCHEMA_VERSION = "3"
-
-
-def create_measurements(table: str = "measurements") -> str:
-    return "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)".format(
-        table, ",\n  ".join(f"{name} {kind}" for name, kind in MEASUREMENT_COLUMNS)
-    )
-
+CREATE_MEASUREMENTS = "CREATE TABLE IF NOT EXISTS measurements (\n  {}\n)".format(
+    ",\n  ".join(f"{name} {kind}" for name, kind in MEASUREMENT_COLUMNS)
+)
 
 CREATE_CANS = (
     "CREATE TABLE IF NOT EXISTS cans (can_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, "
@@ -90,7 +88,7 @@ CREATE_READ_FILES = (
 )
 
 SCHEMA_STATEMENTS = (
-    create_measurements(),
+    CREATE_MEASUREMENTS,
     CREATE_CANS,
     CREATE_UID_ALIASES,
     CREATE_READ_FILES,

@@ -28,7 +28,7 @@ from censorwatch.model.verdict import (
     not_analysed,
     ooni_blocking_text,
 )
-from censorwatch.store.database import StoredMeasurement
+from censorwatch.store.measurement_rows import StoredMeasurement
 
 END = datetime(2025, 5, 28, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import duckdb
 import orjson
 
 from censorwatch.model.verdict import BLOCKING_TYPES, VERDICTS
-from censorwatch.store.database import resolve_uid
+from censorwatch.store.queries import resolve_uid
 from censorwatch.store.raw_access import RawFetcher, RawUnavailable
 from censorwatch.store.schema import RAW_COLUMNS
 from censorwatch.web.aggregates import AGGREGATE_TABLES, META_TABLE, aggregates_fresh, count_sql

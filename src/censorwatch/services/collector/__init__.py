@@ -5,5 +5,5 @@ submitter's address, and stored (analysed) in the DuckDB store by a single write
 
 Import names from their modules (`app`, `engine`, `server`, `limits`): this package re-exports
 nothing, so that importing `limits` for an option default does not load the web server (FastAPI,
-uvicorn), which took a third of every `censorwatch` command's start-up (docs/ingest.md, session 12).
+uvicorn), which took a third of every `censorwatch` command's start-up.
 """

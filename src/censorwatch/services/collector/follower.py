@@ -20,7 +20,7 @@ from censorwatch.model.verdict import FAILURE, Verdict
 from censorwatch.services.collector.framing import ScanReport
 from censorwatch.services.collector.spool import Checkpoint, Position, SpoolEvent, read_events
 from censorwatch.services.collector.state import MEASUREMENT
-from censorwatch.store.database import Store, StoredMeasurement
+from censorwatch.store import Store, StoredMeasurement
 
 SOURCE: Final = "collector"
 BATCH: Final = 500
