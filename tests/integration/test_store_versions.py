@@ -176,3 +176,21 @@ def test_parts_of_this_build_record_its_version(tree: Path, tmp_path: Path) -> N
         [[str(part) for part in (tmp_path / "parts").rglob("*.parquet")], PART_VERSION_KEY],
     ).fetchall()
     assert versions == [(SCHEMA_VERSION,)]
+
+
+def test_the_explorer_says_a_store_of_another_build_is_not_its_own(tmp_path: Path, tree: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from censorwatch.web.app import create_app
+
+    db = tmp_path / "old.duckdb"
+    _current(db, tree)
+    with duckdb.connect(str(db)) as con:
+        _version("3")(con)
+    before = snapshot(db, cans_directory(db))
+    with TestClient(create_app(db)) as client:
+        page = client.get("/")
+        api = client.get("/api/v1/status")
+    assert "another censorwatch build" in page.text
+    assert api.json()["state"] == "outdated"
+    assert snapshot(db, cans_directory(db)) == before

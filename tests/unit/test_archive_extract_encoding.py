@@ -44,6 +44,14 @@ def test_russian_sentences_in_each_cyrillic_code_page(sentence: str, codec: str)
     assert decoded is not None and decoded.text == sentence
 
 
+@pytest.mark.parametrize("sentence", ["Уведомление о внесении в единый реестр, запись 451555-РИ", "Запись 451555-РИ"])
+def test_a_short_cp1251_notice_with_capitals_is_not_read_as_mac_cyrillic(sentence: str) -> None:
+    # mac-cyrillic shares cp1251's lower-case letters and reads its capitals as quotes and dashes.
+    decoded = decode_text(sentence.encode("cp1251"))
+    assert decoded is not None
+    assert (decoded.text, decoded.encoding) == (sentence, "cp1251")
+
+
 def test_cp1251_and_koi8_r_of_a_whole_document() -> None:
     text = "\n".join(SENTENCES * 20).replace("№", "N")  # KOI8-R has no №
     for codec, name in (("cp1251", "cp1251"), ("koi8_r", "koi8-r")):

@@ -8,7 +8,7 @@ same paths), in the order and groups of distributed/task_groups.py.
 point into a copy of the input file kept in the output directory, which is then complete in
 itself; distributed/kept_inputs.py), "link" (rows point into the input file itself, which
 `ingest parquet` then reads and keeps; distributed/parts.py) or "embed" (a zstd frame in the row;
-each part is complete in itself, at about a quarter more CPU: docs/ingest.md)."""
+each part is complete in itself, at more CPU: docs/ingest.md)."""
 
 from __future__ import annotations
 

@@ -106,8 +106,8 @@ def _measurement_uid(measurement: Mapping[str, Any], started: datetime | None, r
 
 def derived_uid(measurement: Mapping[str, Any], raw: bytes | memoryview | None = None) -> str:
     """The uid derived from the measurement's bytes, even when it carries one: what the same
-    measurement read from a raw file would be stored under (sources/ingest.py, for measurements
-    fetched from OONI's API under OONI's uid)."""
+    measurement read from a raw file would be stored under, for one fetched from OONI's API under
+    OONI's uid."""
     return _derived(measurement, parse_time(measurement.get("measurement_start_time")), raw)
 
 

@@ -223,7 +223,7 @@ def _load_linked(
     on_file: Callable[[int], None] | None,
 ) -> None:
     # Files in the order of their first uid: OONI's uids begin with a time, and uids stored in
-    # time order keep the store's uid index small in memory (docs/ingest.md, "Memory").
+    # time order keep the store's uid index small in memory (docs/ingest.md, "Limits").
     listing = store.con.execute(
         "SELECT raw_file, list(DISTINCT filename ORDER BY filename), count(*), min(raw_file_bytes), "
         f"max(raw_file_bytes), min(raw_file_tail), max(raw_file_tail), count(*) FILTER (WHERE NOT {_VALID_SPAN}) "

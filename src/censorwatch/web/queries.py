@@ -328,8 +328,7 @@ def measurement(cur: duckdb.DuckDBPyConnection, uid: str) -> dict[str, Any] | No
     if not found:
         return None
     stored = found[0]
-    # A store not yet upgraded from schema version 1 still has the text (store/upgrade.py).
-    raw = stored.pop("raw") if "raw" in stored else _raw_text(cur, stored)
+    raw = _raw_text(cur, stored)
     for column in RAW_COLUMNS:
         stored.pop(column, None)
     row = {key: _json_value(value) for key, value in stored.items()}

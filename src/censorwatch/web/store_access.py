@@ -19,12 +19,15 @@ from pathlib import Path
 
 import duckdb
 
+from censorwatch.store.schema_version import refusal
 from censorwatch.web.memo import using
 
 MISSING = "missing"
 BUSY = "busy"
 EMPTY = "empty"
 READY = "ready"
+# Written by another development build (store/schema_version.py): shown as such, never read.
+OUTDATED = "outdated"
 
 
 class StoreUnavailable(Exception):
@@ -60,13 +63,18 @@ class StoreAccess:
         if not self.path.exists():
             raise StoreUnavailable(MISSING, f"There is no store at {self.path} yet.")
         try:
-            return duckdb.connect(str(self.path), read_only=True, config={"threads": 1})
+            con = duckdb.connect(str(self.path), read_only=True, config={"threads": 1})
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise StoreUnavailable(
                     BUSY, f"The store {self.path} is being written by another program; try again when it is done."
                 ) from error
             raise StoreUnavailable(MISSING, f"The store {self.path} cannot be opened: {error}") from error
+        why = refusal(con)
+        if why is not None:
+            con.close()
+            raise StoreUnavailable(OUTDATED, f"The store {self.path} {why}.")
+        return con
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
