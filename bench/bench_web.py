@@ -86,7 +86,11 @@ def build(db: Path, rows: int) -> float:
                 "probe_network_name": "'Network ' || cc.code || ' ' || (hash(i * 13) % 5)",
                 "measurement_start_time": "t",
             }
-            select = ", ".join(f"{columns.get(name, 'tpl.' + name)} AS {name}" for name in COLUMN_NAMES)
+            # A template row leaves out the raw columns it does not use (a frame or a can span).
+            select = ", ".join(
+                f"{columns.get(name, 'tpl.' + name if name in table.column_names else 'NULL')} AS {name}"
+                for name in COLUMN_NAMES
+            )
             con.execute(
                 f"INSERT INTO measurements SELECT {select} FROM ("
                 f"  SELECT i, TIMESTAMP '2024-06-01' + to_microseconds(CAST(i * (? / ?) AS BIGINT)) AS t "
@@ -102,7 +106,7 @@ def build(db: Path, rows: int) -> float:
 
 def connection_cost(db: Path, uid: str, repeat: int = 30) -> None:
     """Why the app keeps its read-only connection open between requests (store_access.py)."""
-    query = "SELECT raw FROM measurements WHERE measurement_uid = ?"
+    query = "SELECT raw_zstd, raw_can, raw_offset, raw_length FROM measurements WHERE measurement_uid = ?"
     opened = []
     for _ in range(repeat):
         started = time.perf_counter()

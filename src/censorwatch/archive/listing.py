@@ -12,8 +12,7 @@ import duckdb
 import orjson
 
 from censorwatch.archive.masking import OFFICIAL, OfficialContacts, is_private_contact, mask_text, mask_value
-from censorwatch.archive.session import Archive
-from censorwatch.archive.views import iso
+from censorwatch.archive.views import ArchiveRows, iso
 
 FETCH = 2000
 _EXPORT_FIELDS = ("doc_id", "sha256", "parent_id", "collection", "source", "original_path", "name", "kind",
@@ -31,7 +30,7 @@ def _visible(include_private: bool, collection: str | None) -> tuple[str, list[A
     return " AND ".join(conditions), params
 
 
-def entities(archive: Archive, kind: str | None = None, collection: str | None = None,
+def entities(archive: ArchiveRows, kind: str | None = None, collection: str | None = None,
              include_private: bool = False, limit: int | None = None,
              official: OfficialContacts = OFFICIAL) -> tuple[list[dict[str, Any]], int]:
     """(rows of {type, value, documents}, most documents first; how many private contacts were
@@ -41,7 +40,7 @@ def entities(archive: Archive, kind: str | None = None, collection: str | None =
     if kind:
         where += " AND e.type = ?"
         params.append(kind)
-    cursor = archive.store.con.execute(
+    cursor = archive.con.execute(
         "SELECT e.type, e.value, count(DISTINCT e.doc_id) AS documents FROM archive_entities e "
         "JOIN archive_documents d ON d.doc_id = e.doc_id LEFT JOIN archive_collections c ON c.name = d.collection "
         f"WHERE {where} GROUP BY e.type, e.value ORDER BY documents DESC, e.type, e.value", params
@@ -68,11 +67,11 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Iter
         cursor.close()
 
 
-def export(archive: Archive, collection: str | None = None, include_private: bool = False,
+def export(archive: ArchiveRows, collection: str | None = None, include_private: bool = False,
            official: OfficialContacts = OFFICIAL) -> Iterator[dict[str, Any]]:
     """Every document shown, in doc_id order, with its pages and entities: three sorted streams
     merged on doc_id, so that memory holds one document at a time."""
-    con = archive.store.con
+    con = archive.con
     where, params = _visible(include_private, collection)
     joined = ("FROM archive_documents d LEFT JOIN archive_collections c ON c.name = d.collection "
               f"WHERE {where}")

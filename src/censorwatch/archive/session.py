@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
+import duckdb
+
 from censorwatch.archive.layout import index_directory, originals_directory
 from censorwatch.archive.originals import Originals
 from censorwatch.archive.request_store import RequestStore
@@ -30,6 +32,10 @@ class Archive:
         self.index_directory = index_directory(db)
         if writable:
             self.originals.sweep()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.store.con
 
     def close(self) -> None:
         self.store.close()

@@ -50,6 +50,11 @@ def serve(
         bool,
         typer.Option("--refresh/--no-refresh", help="Rebuild stale aggregate tables at start (needs write access)."),
     ] = True,
+    private: Annotated[
+        bool,
+        typer.Option("--private", help="Serve the archive's private collections, with contacts unmasked "
+                                       "(only where every reader may see them)."),
+    ] = False,
 ) -> None:
     """Start the web explorer and the JSON API (/api/v1) on the store."""
     import uvicorn
@@ -63,7 +68,9 @@ def serve(
     if not path.exists():
         stderr.print(f"no store at {path} yet: the home page explains how to fill it", highlight=False)
     stderr.print(f"censorwatch explorer on http://{host}:{port}/ (store {path})", highlight=False)
+    if private:
+        stderr.print("serving private archive collections, unmasked", highlight=False)
     try:
-        uvicorn.run(create_app(path), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(path, private=private), host=host, port=port, log_level="warning")
     except OSError as error:
         fail(f"cannot listen on {listen}: {error}")

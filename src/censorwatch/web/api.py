@@ -12,11 +12,16 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from censorwatch.analysis.events.listing import list_events
 from censorwatch.web import queries
+from censorwatch.web.archive_access import archive_of
+from censorwatch.web.archive_data import naming_target
+from censorwatch.web.events import event_filters
 from censorwatch.web.queries import BadQuery, Filters, make_filters, target_filters
 from censorwatch.web.register import register
 from censorwatch.web.render import json_response
 from censorwatch.web.store_access import BUSY, StoreAccess, StoreUnavailable
+from censorwatch.web.target_timeline import build_timeline
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -130,23 +135,43 @@ def aggregates(
 
 @router.get(
     "/targets/timeline",
-    summary="A target's measurements per country and day, and the latest ones",
-    description="`timeline`: one object per country with parallel arrays `day`, `total`, `ok`, `anomaly`, "
-    "`confirmed`, `failure` (days with measurements only). Use /api/v1/aggregates?axis=day&axis2=country for "
-    "one row per cell with blocking types.",
+    summary="One target on one time axis: verdicts per day and network, events, register changes, documents",
+    description="`axis` {start, end}; `rows`: per country (`probe_asn` null) and network, `days` [{day, ok, "
+    "anomaly, confirmed, failure}] and `events` [{start, end (null: ongoing), blocking, confidence}]; "
+    "`register` [{date, change: added|removed, listed_before, entry}] (Russia's register); `documents` "
+    "[{doc_id, title, date}] and `requests` [{request_id, date, requester, recipient}] naming the target. "
+    "Kept from the first version: `timeline` (per country, parallel arrays) and `latest` (20 newest).",
 )
 def target_timeline(
     request: Request,
-    target: Annotated[str, Query(description="a domain (example.org) or a full URL")],
+    t: Annotated[str | None, Query(description="a domain (example.org) or a full URL")] = None,
+    target: Annotated[str | None, Query(description="the same as t (its first name)")] = None,
     probe_cc: Text = None,
     since: Text = None,
     until: Text = None,
 ) -> Response:
+    archive = archive_of(request)
+
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        f = target_filters(target, make_filters(probe_cc=probe_cc, since=since, until=until))
-        return {"target": target, "filters": f.as_params(),
-                "timeline": orjson.Fragment(queries.timeline_json(cur, f)),
+        text = t or target
+        found = build_timeline(cur, text, probe_cc, since, until, naming_target(archive, cur, text or ""))
+        f = target_filters(found["target"], make_filters(probe_cc=probe_cc, since=since, until=until))
+        return {**found, "timeline": orjson.Fragment(queries.timeline_json(cur, f)),
                 "latest": queries.search(cur, f, limit=20).rows}
+
+    return _run(request, work)
+
+
+@router.get("/events", summary="Blocking events, as `censorwatch events list --format json` gives them")
+def events(
+    request: Request,
+    country: Annotated[str | None, Query(description="two-letter country code")] = None,
+    target: Annotated[str | None, Query(description="domain (or input) of the target")] = None,
+    since: Annotated[str | None, Query(description="YYYY-MM-DD: events still on at or after")] = None,
+    ongoing: Annotated[bool, Query(description="only events not ended")] = False,
+) -> Response:
+    def work(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        return list_events(cur, event_filters(country, target, since, ongoing))
 
     return _run(request, work)
 

@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from censorwatch import __version__
-from censorwatch.web import api
-from censorwatch.web.pages import country, home, measurement, register, search, target
+from censorwatch.web import api, archive_api
+from censorwatch.web.archive_access import ArchiveAccess
+from censorwatch.web.pages import archive, archive_doc, country, feeds, home, measurement, register, search, target
 from censorwatch.web.store_access import StoreAccess
 
 # No inline script or style at all, nothing from another origin: a measurement that slipped past
@@ -30,7 +31,8 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(db: Path, idle_close: float = 2.0) -> FastAPI:
+def create_app(db: Path, idle_close: float = 2.0, private: bool = False) -> FastAPI:
+    """`private`: serve the archive's private collections, unmasked (`censorwatch serve --private`)."""
     access = StoreAccess(db, idle_close=idle_close)
 
     @asynccontextmanager
@@ -42,6 +44,7 @@ def create_app(db: Path, idle_close: float = 2.0) -> FastAPI:
     app = FastAPI(title="censorwatch", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, lifespan=lifespan)
     app.state.access = access
+    app.state.archive = ArchiveAccess(db, private=private)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -51,7 +54,8 @@ def create_app(db: Path, idle_close: float = 2.0) -> FastAPI:
         return response
 
     app.include_router(api.router)
-    for module in (home, country, target, measurement, search, register):
+    app.include_router(archive_api.router)
+    for module in (home, country, target, measurement, search, register, feeds, archive, archive_doc):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("censorwatch.web") / "static")), name="static")
     return app

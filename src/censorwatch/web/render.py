@@ -14,7 +14,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from censorwatch.web import charts, words, worldmap
+from censorwatch.web import charts, timeline, words, worldmap
 from censorwatch.web.queries import BadQuery
 from censorwatch.web.store_access import BUSY, StoreAccess, StoreUnavailable
 
@@ -32,6 +32,7 @@ ENV.globals.update(
     country_name=worldmap.country_name,
     stack=charts.STACK,
     cell_width=charts.cell_width,
+    timeline_chart=timeline.chart,
 )
 
 

@@ -14,8 +14,9 @@ from censorwatch.web.app import create_app
 
 
 class BackgroundServer:
-    def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 0, idle_close: float = 2.0) -> None:
-        self.app = create_app(db, idle_close=idle_close)
+    def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 0, idle_close: float = 2.0,
+                 private: bool = False) -> None:
+        self.app = create_app(db, idle_close=idle_close, private=private)
         config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="censorwatch-web", daemon=True)

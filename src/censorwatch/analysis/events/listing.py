@@ -1,4 +1,4 @@
-"""Stored events as plain rows for `events list` (and later the web API): the field names of
+"""Stored events as plain rows for `events list` and the web (API, feed, pages): the field names of
 the JSON output are a contract (docs/events.md)."""
 
 from __future__ import annotations
@@ -46,8 +46,20 @@ def _when(value: datetime | None) -> str | None:
     return value.strftime(TIME_FORMAT) if value is not None else None
 
 
-def list_events(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[dict[str, Any]]:
-    """Events, country-wide ones first within a target, in order of start."""
+_TIE = "target, probe_cc, probe_asn NULLS FIRST, blocking"
+# "start": the CLI's order. "newest": latest start first (the web's list of recent events).
+# "changed": latest change first, as atom._updated orders a feed (its end, else its detection).
+ORDERS = {
+    "start": f"start_time, {_TIE}",
+    "newest": f"start_time DESC, {_TIE}",
+    "changed": f"greatest(start_time, detected, coalesce(end_time, start_time)) DESC, {_TIE}",
+}
+
+
+def list_events(
+    con: duckdb.DuckDBPyConnection, filters: Filters = Filters(), order: str = "start", limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Events, country-wide ones first within a target, in order of start (ORDERS has others)."""
     if not tables_exist(con):
         return []
     where, params = filters.where()
@@ -55,7 +67,7 @@ def list_events(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) ->
     cursor.execute(
         "SELECT target, probe_cc, probe_asn, blocking, start_time, end_time, start_observed, confidence, networks, "
         "before_measurements, before_anomalous, measurements, anomalous, confirmed, first_uid, last_uid, detected "
-        f"FROM events {where} ORDER BY start_time, target, probe_cc, probe_asn NULLS FIRST, blocking",
+        f"FROM events {where} ORDER BY {ORDERS[order]}" + ("" if limit is None else f" LIMIT {int(limit)}"),
         params,
     )
     names = [column[0] for column in cursor.description or []]

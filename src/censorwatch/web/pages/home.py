@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from censorwatch.web import worldmap
+from censorwatch.web.events import newest_events
 from censorwatch.web.pages.common import default_period
+from censorwatch.web.pages.feeds import feed_link
 from censorwatch.web.queries import aggregate, make_filters, search
 from censorwatch.web.render import html, json_response, page
 from censorwatch.web.store_access import EMPTY, MISSING, READY, StoreAccess
@@ -34,6 +36,7 @@ def build(
         "countries": countries,
         "latest_confirmed": latest.rows,
         "latest_anomalies": latest_anomalies.rows,
+        "events": newest_events(cur),
     }
 
 
@@ -42,7 +45,8 @@ def decorate(data: dict[str, Any]) -> dict[str, Any]:
                                      "confirmed": row["verdicts"]["confirmed"]} for row in data["countries"]}
     off_map = [row for row in data["countries"] if row["probe_cc"] not in worldmap.POSITIONS]
     return {"tiles": worldmap.tiles(per_country), "map_width": worldmap.WIDTH, "map_height": worldmap.HEIGHT,
-            "tile": worldmap.TILE, "off_map": off_map, "title": "Internet censorship explorer"}
+            "tile": worldmap.TILE, "off_map": off_map, "title": "Internet censorship explorer",
+            "feed_url": feed_link()}
 
 
 def _empty(state: str, message: str, path: str) -> dict[str, Any]:

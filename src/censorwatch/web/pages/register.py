@@ -1,5 +1,6 @@
 """Register: the snapshots of Russia's register stored, a look-up form (a URL, domain or IP on a
-date) and what changed between two snapshots, grouped by authority and decision."""
+date), what changed between two snapshots, grouped by authority and decision, and how fast each
+network blocked what the register listed (analysis/register_latency.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import duckdb
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from censorwatch.analysis.register_latency import LatencyWindow, register_latency
 from censorwatch.store.registry import LookupError_
+from censorwatch.web.memo import memoized
 from censorwatch.web.queries import BadQuery
 from censorwatch.web.register import register
 from censorwatch.web.render import NotFound, page
@@ -51,8 +54,21 @@ def build(cur: duckdb.DuckDBPyConnection, t: str | None, at: str | None, from_da
         if start or end:
             raise BadQuery(str(error)) from error
         diff = None  # one snapshot only: nothing to compare yet
-    return {"snapshots": snapshots, "lookup": lookup, "diff": diff,
+    return {"snapshots": snapshots, "lookup": lookup, "diff": diff, "latency": latency(cur),
             "filters": {"t": t or "", "date": at or "", "from": from_date or "", "to": to_date or ""}}
+
+
+def latency(cur: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """`registry latency` for Russia over everything stored (None without measurements). Once per
+    open store connection: it joins every RU measurement with every entry (seconds on millions),
+    and nothing can change the store while the explorer holds it open (web/memo.py)."""
+    def compute() -> dict[str, Any] | None:
+        try:
+            return register_latency(cur, LatencyWindow("RU")).as_dict()
+        except (LookupError_, duckdb.CatalogException):
+            return None  # no dump snapshot (only the nxdomain list), or no measurements table yet
+
+    return memoized("register_latency_ru", compute)
 
 
 def decorate(data: dict[str, Any]) -> dict[str, Any]:

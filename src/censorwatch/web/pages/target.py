@@ -9,10 +9,15 @@ import duckdb
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from censorwatch.store.registry import LookupError_
 from censorwatch.web import charts
+from censorwatch.web.archive_access import ArchiveAccess, archive_of
+from censorwatch.web.archive_data import naming_target
+from censorwatch.web.pages.feeds import feed_link
 from censorwatch.web.queries import BadQuery, aggregate, make_filters, search, target_filters
 from censorwatch.web.register import register
 from censorwatch.web.render import NotFound, page
+from censorwatch.web.target_timeline import build_timeline, event_target
 
 router = APIRouter()
 
@@ -21,15 +26,21 @@ REGISTER_COLUMNS = ("match", "authority", "decision", "decision_date", "domains_
 
 
 def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | None, since: str | None,
-          until: str | None) -> dict[str, Any]:
+          until: str | None, archive: ArchiveAccess | None = None) -> dict[str, Any]:
     if not target or not target.strip():
         raise BadQuery("say which target: a domain like example.org or a full URL (?t=...)")
     f = target_filters(target, make_filters(probe_cc=probe_cc, since=since, until=until))
     countries = aggregate(cur, ["country"], f, order="blocked")
-    if not countries:
-        raise NotFound(f"No measurements of {target} in this selection.")
     registry = register(cur)
-    entries = registry.lookup(f.domain or target) if registry is not None else None
+    try:
+        entries = registry.lookup(f.domain or target) if registry is not None else None
+    except LookupError_:
+        entries = None
+    named = naming_target(archive, cur, target) if archive is not None else None
+    # A site never measured may still be ordered blocked or named in documents: only a target
+    # with none of the three is unknown.
+    if not countries and not entries and not (named and (named["documents"] or named["requests"])):
+        raise NotFound(f"No measurements of {target} in this selection, and no register entry or document names it.")
     # The fields a reader needs to find the order; the API's lookup has them all.
     present = {key for entry in entries or [] for key in entry}
     columns = [key for key in REGISTER_COLUMNS if key in present] or sorted(present)
@@ -43,16 +54,21 @@ def build(cur: duckdb.DuckDBPyConnection, target: str | None, probe_cc: str | No
         "latest": search(cur, f, limit=20).rows,
         "register": entries,
         "register_columns": columns,
+        "archive": named,
+        "timeline": build_timeline(cur, target, probe_cc, since, until, named),
     }
 
 
 def decorate(data: dict[str, Any]) -> dict[str, Any]:
-    return {"heatmap": charts.heatmap(data["by_day_country"], "probe_cc"), "title": f"Blocking of {data['target']}"}
+    return {"heatmap": charts.heatmap(data["by_day_country"], "probe_cc"), "title": f"Blocking of {data['target']}",
+            "feed_url": feed_link(target=event_target(data["target"]))}
 
 
 def _target(request: Request, as_json: bool, t: str | None, probe_cc: str | None, since: str | None,
             until: str | None) -> Response:
-    return page(request, "target.html", lambda cur: build(cur, t, probe_cc, since, until), as_json, decorate)
+    archive = archive_of(request)
+    return page(request, "target.html", lambda cur: build(cur, t, probe_cc, since, until, archive), as_json,
+                decorate)
 
 
 @router.get("/target", include_in_schema=False)
