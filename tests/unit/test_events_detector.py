@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
+import orjson
+
+from censorwatch.analysis.events import onset
 from censorwatch.analysis.events.country import country_events
 from censorwatch.analysis.events.detector import HOUR_US, LayerState, Params, _blend
 from censorwatch.analysis.events.series import SeriesGroup, detect_series
@@ -124,3 +128,43 @@ def test_networks_starting_together_make_a_country_event() -> None:
     assert national[0].start == min(event.start for event in found)
     lone = [event for event in found if event.probe_asn == "AS1"]
     assert list(country_events(lone)) == []
+
+
+def test_a_block_whose_first_measurements_are_ok_has_its_onset_within_a_day() -> None:
+    # Sparse measurements (times in hours from the onset): the first anomaly is followed by two ok
+    # ones, so the CUSUM's run dies out and restarts a day and a half late; the likelihood
+    # re-estimate at the alarm weighs the first anomaly too.
+    quiet = [(day(20) - h * HOUR_US, "ok", None, f"q{h}") for h in range(480, 0, -12)]
+    onset_h = [(-4, "ok"), (12, "anomaly"), (13, "ok"), (35, "ok"), (36, "anomaly"), (39, "anomaly"), (48, "ok")]
+    onset_h += [(h, "anomaly") for h in range(61, 400, 8)]
+    rows: list[Row] = quiet + [(day(20) + h * HOUR_US, v, "dns" if v == "anomaly" else None, f"b{h}")
+                               for h, v in onset_h]
+    old = detect_series(replace(Params(), history=0), KEY, rows)
+    assert len(old) == 1 and old[0].start > day(20) + 24 * HOUR_US  # what the re-estimate fixes
+    events = detect_series(Params(), KEY, rows)
+    assert len(events) == 1 and abs(events[0].start - day(20)) <= 24 * HOUR_US
+    assert events[0].first_uid == "b12"
+    assert events[0].measurements + events[0].before_measurements == len(rows)
+
+
+def test_the_onset_estimate_stays_in_a_coverage_gap_s_last_day() -> None:
+    times = [day(0), day(0.5), day(5), day(5.5), day(6), day(6.5)]
+    start = onset.estimate(times, [False, False, True, True, True, True], None, 0.05, 0.8,
+                           24 * HOUR_US, 24 * HOUR_US)
+    assert start is not None and day(4) <= start < day(5)
+    assert onset.estimate([day(1)], [True], None, 0.05, 0.8, 24 * HOUR_US, 24 * HOUR_US) is None
+
+
+def test_resuming_just_before_an_alarm_equals_one_pass() -> None:
+    rows = series(60, 3, [(20, 40, 0.75)], noise=0.1, seed=11)
+    whole = detect_series(Params(), KEY, rows)
+    alarm = whole[0].detected
+    cut = next(i for i, row in enumerate(rows) if row[0] >= alarm) - 1
+    first = SeriesGroup(Params(), *KEY)
+    for row in rows[:cut]:
+        first.add(*row)
+    saved = orjson.loads(orjson.dumps(first.saved().layers))
+    second = SeriesGroup(Params(), *KEY, state=replace(first.saved(), layers=saved))
+    for row in rows[cut:]:
+        second.add(*row)
+    assert first.closed_events() + second.events() == whole

@@ -25,6 +25,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from censorwatch.analysis.events import onset
+
 HOUR_US = 3_600_000_000
 
 
@@ -46,6 +48,8 @@ class Params:
     min_span_off_h: float = 24.0  # hours of the ok run before an end alarm
     gap_h: float = 24.0  # a pause longer than this decays the statistics ...
     half_life_h: float = 48.0  # ... with this half-life (OONI's detector: 24 h and 48 h)
+    history: int = 96  # scored measurements kept to re-estimate an onset at the alarm (onset.py)
+    onset_window_h: float = 24.0  # the onset estimate maximises the chance of being this close
 
     def key(self) -> str:
         """Identifies the parameters: stored state computed under others is recomputed."""
@@ -127,6 +131,11 @@ class LayerState:
     off_n: int = 0
     off_a: int = 0
     off_confirmed: int = 0
+    # The latest scored measurements, t * 2 + x, oldest first; the uids of their anomalies; the
+    # time of the measurement before the first one (onset re-estimation, onset.py).
+    hist: list[int] = field(default_factory=list)
+    hist_uids: list[str | None] = field(default_factory=list)
+    hist_before: int | None = None
 
     @classmethod
     def fresh(cls, params: Params) -> LayerState:
@@ -142,6 +151,9 @@ class LayerState:
         state.calm_n = scored
         state.calm_since_warmup = scored > params.warmup
         state.last_t = last_t
+        # Their times are not kept: the onset is placed after the last of them at the earliest,
+        # where it would almost surely be anyway (they were all ok for this layer).
+        state.hist_before = last_t
         return state
 
     def as_dict(self) -> dict[str, Any]:
@@ -204,6 +216,7 @@ class LayerDetector:
             s.stat *= 0.5 ** (idle_h / p.half_life_h)
         s.prev_t, s.last_t = s.last_t, t
         s.n += 1
+        self._remember(t, x, uid)
         if x:
             s.last_anom_t, s.last_anom_uid = t, uid
         if s.n <= p.warmup:
@@ -212,6 +225,21 @@ class LayerDetector:
             self._while_blocked(t, x, uid, confirmed)
         else:
             self._while_ok(t, x, uid, confirmed)
+
+    def _remember(self, t: int, x: int, uid: str | None) -> None:
+        s = self.s
+        s.hist.append(t * 2 + x)
+        if x:
+            s.hist_uids.append(uid)
+        while len(s.hist) > self.params.history:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        s = self.s
+        oldest = s.hist.pop(0)
+        s.hist_before = oldest >> 1
+        if oldest & 1:
+            s.hist_uids.pop(0)
 
     def _warm(self, t: int, x: int, uid: str | None) -> None:
         s, p = self.s, self.params
@@ -263,14 +291,42 @@ class LayerDetector:
             # Blocked from the outset: the data show no onset, only that it came before them.
             s.ev_start, s.ev_start_uid, s.ev_observed = s.warm_first_t, s.warm_first_uid, False
         s.ev_before_n, s.ev_before_a = s.calm_n, s.calm_a
+        s.ev_n, s.ev_a = s.run_n, s.run_a
+        if s.ev_observed:
+            self._place_onset()
         if not s.ev_observed:
             s.ev_before_n = s.ev_before_a = 0
-        s.ev_n, s.ev_a, s.ev_confirmed = s.run_n, s.run_a, s.run_confirmed
+        s.ev_confirmed = s.run_confirmed
         s.ev_llr = s.ev_llr_max = s.run_sum
         s.ev_detected = t
         s.stat = 0.0
         s.off_t = None
         s.calm_n = s.calm_a = s.run_n = s.run_a = 0
+
+    def _place_onset(self) -> None:
+        """Moves the onset from the CUSUM's change point to the likelihood estimate over the
+        recent measurements (onset.py), and the measurements between the two to the other side."""
+        s, p = self.s, self.params
+        times = [entry >> 1 for entry in s.hist]
+        flags = [bool(entry & 1) for entry in s.hist]
+        p0 = min(max(s.p0, p.p0_min), p.p0_max)
+        start = onset.estimate(times, flags, s.hist_before, p0, p.p1, int(p.onset_window_h * HOUR_US),
+                               int(p.gap_h * HOUR_US))
+        if start is None:
+            return
+        first = next((i for i, t in enumerate(times) if t >= start), len(times) - 1)
+        run_first = max(len(times) - s.run_n, 0)
+        moved = s.hist[min(first, run_first):max(first, run_first)]
+        shift_n, shift_a = len(moved), sum(entry & 1 for entry in moved)
+        if first > run_first:
+            shift_n, shift_a = -shift_n, -shift_a
+        s.ev_n += shift_n
+        s.ev_a += shift_a
+        s.ev_before_n = max(s.ev_before_n - shift_n, 0)
+        s.ev_before_a = max(s.ev_before_a - shift_a, 0)
+        anomalies_before = sum(flags[:first])
+        uid = s.hist_uids[anomalies_before] if anomalies_before < len(s.hist_uids) else s.run_uid
+        s.ev_start, s.ev_start_uid = start, uid
 
     def _while_blocked(self, t: int, x: int, uid: str | None, confirmed: bool) -> None:
         s, p = self.s, self.params
@@ -318,6 +374,9 @@ class LayerDetector:
         s.p0, s.weight = _blend(s.p0, s.weight, s.off_n, s.off_a / max(s.off_n, 1), p.memory)
         s.calm_n, s.calm_a = s.off_n, s.off_a
         s.calm_since_warmup = True
+        # The next onset lies after this end: what came before it is no evidence for that.
+        while s.hist and s.hist[0] >> 1 < s.off_t:
+            self._forget_oldest()
         s.ev_start = s.ev_detected = s.off_t = None
 
     def current(self, end: int | None = None) -> Event:
