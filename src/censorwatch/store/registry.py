@@ -57,6 +57,11 @@ def parse_target(text: str) -> Target:
         raise LookupError_(str(error)) from error
 
 
+def decision_key(decision: str) -> str:
+    """A decision number as entries_citing compares it: no spaces, lower case."""
+    return "".join(decision.split()).lower()
+
+
 def _parents(domain: str) -> list[str]:
     """example.co.uk -> [example.co.uk, co.uk, uk]: the bases a wildcard entry would name."""
     labels = domain.split(".")
@@ -169,6 +174,24 @@ class RegistryStore:
                       "first_seen": _jsonable(first_seen), "last_seen": _jsonable(last_seen)}
             out.append((record, list(dates)))
         return out
+
+    def entries_citing(self, decision: str) -> list[dict[str, Any]]:
+        """Every stored entry whose decision is `decision` (a court case such as 2-1066/2016, a
+        prosecutor's decision such as 27-31-2015/Ид1093-15), newest first: how a document naming
+        a decision finds what it ordered. Compared without spaces and case, as dumps write the
+        same number with stray spaces ("27-31-2015/Ид4082-15 ")."""
+        wanted = decision_key(decision)
+        if not wanted:
+            return []
+        digests = [row[0] for row in self.con.execute(
+            "SELECT digest FROM registry_entries WHERE lower(replace(decision, ' ', '')) = ?", [wanted]).fetchall()]
+        records = []
+        for _digest, _key, detail, dates, first_seen, last_seen in self._entries(digests):
+            if dates:
+                records.append({"match": "decision", **orjson.loads(detail), "first_seen": _jsonable(first_seen),
+                                "last_seen": _jsonable(last_seen)})
+        records.sort(key=lambda r: (r["last_seen"] or "", r["decision_date"] or ""), reverse=True)
+        return records
 
     def _in(self, sql: str, values: list[str]) -> list[tuple[Any, ...]]:
         """`sql` ends in `IN`; DuckDB answers short constant IN lists from the ART index

@@ -12,7 +12,6 @@ finding which documents contain an address would tell what the masking hides."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import duckdb
@@ -23,6 +22,7 @@ from censorwatch.archive.masking import is_private_contact, mask_text
 from censorwatch.archive.model import ENTITY_TYPES
 from censorwatch.web.archive_access import ArchiveAccess, IndexUnavailable
 from censorwatch.web.archive_targets import naming
+from censorwatch.web.filters import parse_day
 from censorwatch.web.memo import memoized
 from censorwatch.web.queries import BadQuery
 from censorwatch.web.render import NotFound
@@ -51,15 +51,6 @@ class SearchParams:
         return {key: value for key, value in values.items() if value}
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise BadQuery(f"{name} must be a date YYYY-MM-DD, not {value!r}") from error
-
-
 def _refuse_contacts(params: SearchParams) -> None:
     if mask_text(params.q) != params.q:
         raise BadQuery("searching for a private person's e-mail address or phone number is not possible here: "
@@ -75,7 +66,7 @@ def search(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, params: Search
     "offset", "notice" (why nothing can be searched, else null)}."""
     if not 1 <= params.limit <= MAX_LIMIT or params.offset < 0:
         raise BadQuery(f"limit must be 1 to {MAX_LIMIT} and offset at least 0")
-    since, until = _day(params.since, "since"), _day(params.until, "until")
+    since, until = parse_day(params.since, "since"), parse_day(params.until, "until")
     if not access.private:
         _refuse_contacts(params)
     data: dict[str, Any] = {"query": params.q, "filters": params.as_params(), "total": 0, "hits": [],

@@ -90,6 +90,16 @@ def parse_bound(value: str | None, upper: bool = False) -> datetime | None:
     return moment
 
 
+def parse_day(value: str | None, name: str) -> date | None:
+    """A day parameter (YYYY-MM-DD, or nothing); raises BadQuery naming the parameter."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise BadQuery(f"{name} must be a date YYYY-MM-DD, not {value!r}") from error
+
+
 def _choices(value: str | None, allowed: Sequence[str], name: str) -> tuple[str, ...]:
     if value is None or not value.strip():
         return ()

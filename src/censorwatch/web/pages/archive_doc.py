@@ -15,6 +15,7 @@ from censorwatch.web import archive_data
 from censorwatch.web.archive_access import ArchiveAccess, archive_of
 from censorwatch.web.archive_text import grouped, segments
 from censorwatch.web.pages.common import strip_json
+from censorwatch.web.register import register
 from censorwatch.web.render import page
 
 router = APIRouter()
@@ -35,7 +36,28 @@ def build(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, reference: str)
          "end": end}
         for number, kind, value, start, end in rows
     ]
+    document["register_citing"] = _register_citing(cur, document["entities"])
     return document
+
+
+# Entity types whose value can be the `decision` of register entries: courts' case numbers and
+# prosecutors' decision numbers.
+DECISION_TYPES = ("decision", "case")
+
+
+def _register_citing(cur: duckdb.DuckDBPyConnection, entities: list[dict[str, Any]]) -> dict[str, int]:
+    """For each decision or case number the document names, how many register entries it ordered
+    (only numbers that ordered some): the page links them to the register page's list."""
+    registry = register(cur)
+    if registry is None:
+        return {}
+    counts = {}
+    for entity in entities:
+        if entity["type"] in DECISION_TYPES:
+            found = len(registry.entries_citing(str(entity["value"])))
+            if found:
+                counts[str(entity["value"])] = found
+    return counts
 
 
 def decorate(data: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ network blocked what the register listed (analysis/register_latency.py)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import duckdb
@@ -13,6 +12,7 @@ from fastapi.responses import Response
 
 from censorwatch.analysis.register_latency import LatencyWindow, register_latency
 from censorwatch.store.registry import LookupError_
+from censorwatch.web.filters import parse_day
 from censorwatch.web.memo import memoized
 from censorwatch.web.queries import BadQuery
 from censorwatch.web.register import register
@@ -24,21 +24,12 @@ DIFF_ROWS = 50
 GROUP_ROWS = 30
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise BadQuery(f"{name} must be a date YYYY-MM-DD, not {value!r}") from error
-
-
 def build(cur: duckdb.DuckDBPyConnection, t: str | None, at: str | None, from_date: str | None,
-          to_date: str | None) -> dict[str, Any]:
+          to_date: str | None, decision: str | None = None) -> dict[str, Any]:
     registry = register(cur)
     if registry is None:
         raise NotFound("No register data in this store: run `censorwatch ingest registry-ru FILE...` first.")
-    when, start, end = _day(at, "date"), _day(from_date, "from"), _day(to_date, "to")
+    when, start, end = parse_day(at, "date"), parse_day(from_date, "from"), parse_day(to_date, "to")
     snapshots = [{k: v for k, v in row.items() if k != "files"} for row in registry.snapshot_table()]
     lookup: dict[str, Any] | None = None
     if t and t.strip():
@@ -54,8 +45,12 @@ def build(cur: duckdb.DuckDBPyConnection, t: str | None, at: str | None, from_da
         if start or end:
             raise BadQuery(str(error)) from error
         diff = None  # one snapshot only: nothing to compare yet
-    return {"snapshots": snapshots, "lookup": lookup, "diff": diff, "latency": latency(cur),
-            "filters": {"t": t or "", "date": at or "", "from": from_date or "", "to": to_date or ""}}
+    citing = None
+    if decision and decision.strip():
+        citing = {"decision": decision.strip(), "entries": registry.entries_citing(decision)}
+    return {"snapshots": snapshots, "lookup": lookup, "citing": citing, "diff": diff, "latency": latency(cur),
+            "filters": {"t": t or "", "date": at or "", "from": from_date or "", "to": to_date or "",
+                        "decision": decision or ""}}
 
 
 def latency(cur: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -76,8 +71,9 @@ def decorate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _register(request: Request, as_json: bool, t: str | None, at: str | None, from_date: str | None,
-              to_date: str | None) -> Response:
-    return page(request, "register.html", lambda cur: build(cur, t, at, from_date, to_date), as_json, decorate)
+              to_date: str | None, decision: str | None) -> Response:
+    return page(request, "register.html", lambda cur: build(cur, t, at, from_date, to_date, decision), as_json,
+                decorate)
 
 
 At = Annotated[str | None, Query(alias="date")]
@@ -86,11 +82,11 @@ From = Annotated[str | None, Query(alias="from")]
 
 @router.get("/register", include_in_schema=False)
 def register_page(request: Request, t: str | None = None, at: At = None, from_date: From = None,
-                  to: str | None = None) -> Response:
-    return _register(request, False, t, at, from_date, to)
+                  to: str | None = None, decision: str | None = None) -> Response:
+    return _register(request, False, t, at, from_date, to, decision)
 
 
 @router.get("/register.json", include_in_schema=False)
 def register_json(request: Request, t: str | None = None, at: At = None, from_date: From = None,
-                  to: str | None = None) -> Response:
-    return _register(request, True, t, at, from_date, to)
+                  to: str | None = None, decision: str | None = None) -> Response:
+    return _register(request, True, t, at, from_date, to, decision)
