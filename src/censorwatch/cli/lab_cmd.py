@@ -96,7 +96,8 @@ def _run(the_lab: Lab, directory: Path, stop: threading.Event) -> None:
             highlight=False,
         )
         command = the_lab.probe_command(test_list, directory / "lab-measurements.jsonl")
-        show("\nProbe through the lab with:", highlight=False)
+        show("\nProbe through the lab with (once per user first: `censorwatch onboard`, what probing reveals):",
+             highlight=False)
         print(shlex.join(command), flush=True)
         stderr.print("\nlab running; Ctrl-C to stop", highlight=False)
         while not stop.wait(0.5):

@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "serve_cmd",
     "events_cmd",
     "archive_cmd",
+    "onboard_cmd",
+    "geoip_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -16,8 +16,14 @@ from censorwatch.analysis.store_sink import StoreSink
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, db_path, fail, progress, stderr
 from censorwatch.cli.output import TableJsonOrCsv, emit
+from censorwatch.model.measurement import WITHHELD_ASN, WITHHELD_CC
 from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
+from censorwatch.probe.consent import current_consent
+from censorwatch.probe.geoip_db import Network
+from censorwatch.probe.geoip_db import default_db_path as default_geoip_db
+from censorwatch.probe.geolocation import locate_sync
+from censorwatch.probe.public_services import default_stun_servers, default_test_helpers, ooni_collector
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
 from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
 from censorwatch.sources.test_lists import TestListError, is_probeable_url, read_test_list
@@ -41,10 +47,8 @@ def _targets(urls: list[str], test_list: Path | None, skipped: list[str]) -> lis
     return list(seen)
 
 
-def _config(
-    resolver: str | None, test_helper: str | None, ca_file: Path | None, source_address: str | None,
-    timeout: float, probe_cc: str, probe_asn: str,
-) -> ProbeConfig:
+def _check_options(resolver: str | None, ca_file: Path | None, source_address: str | None,
+                   timeout: float) -> tuple[str, int] | None:
     try:
         resolver_addr = parse_host_port(resolver, 53) if resolver else None
     except ValueError:
@@ -58,14 +62,60 @@ def _config(
         fail(f"--ca-file {ca_file} does not exist")
     if timeout <= 0:
         fail("--timeout must be positive")
+    return resolver_addr
+
+
+def _normalised_cc(probe_cc: str | None) -> str | None:
+    if probe_cc is None:
+        return None
     cc = probe_cc.upper()
     if len(cc) != 2 or not cc.isalpha():
         fail(f"--probe-cc must be a two-letter country code, not {probe_cc!r}")
+    return cc
+
+
+def _normalised_asn(probe_asn: str | None) -> str | None:
+    if probe_asn is None:
+        return None
     asn = probe_asn.upper() if probe_asn.upper().startswith("AS") else f"AS{probe_asn}"
     if not asn[2:].isdigit():
         fail(f"--probe-asn must look like AS12345, not {probe_asn!r}")
-    return ProbeConfig(resolver=resolver_addr, test_helper=test_helper, ca_file=ca_file,
-                       source_address=source_address, timeout=timeout, probe_cc=cc, probe_asn=asn)
+    return asn
+
+
+def _whereabouts(cc: str | None, asn: str | None, no_geolocate: bool, stun: list[str] | None,
+                 source_address: str | None, timeout: float) -> Network:
+    """Country and network to record: the options, else found from the public address (STUN,
+    then the local geoip database), else withheld. The address itself is never seen here."""
+    withheld = Network(cc or WITHHELD_CC, asn or WITHHELD_ASN, None)
+    if no_geolocate or (cc and asn):
+        return withheld
+    if source_address and ipaddress.ip_address(source_address).is_loopback:
+        return withheld  # measuring a lab on loopback: there is no public address to find
+    path = default_geoip_db()
+    if not path.exists():
+        stderr.print("no geoip database: country and network recorded as withheld (ZZ/AS0); "
+                     "`censorwatch geoip update` installs one", highlight=False)
+        return withheld
+    located = locate_sync(path, stun or default_stun_servers(), min(timeout, 5.0), source_address)
+    if located.network is None:
+        stderr.print(f"country and network not found ({located.problem}): recorded as withheld", highlight=False)
+        return withheld
+    found = located.network
+    network = Network(cc or found.probe_cc, asn or found.probe_asn, found.network_name if asn is None else None)
+    stderr.print(f"measuring from {network.probe_cc}, {network.probe_asn} ({network.network_name or 'unnamed'}); "
+                 "your IP address is not kept", highlight=False)
+    return network
+
+
+def _config(
+    resolver_addr: tuple[str, int] | None, test_helpers: list[str], ca_file: Path | None,
+    source_address: str | None, timeout: float, network: Network,
+) -> ProbeConfig:
+    helpers = tuple(test_helpers) or default_test_helpers()
+    return ProbeConfig(resolver=resolver_addr, test_helpers=helpers, ca_file=ca_file,
+                       source_address=source_address, timeout=timeout, probe_cc=network.probe_cc,
+                       probe_asn=network.probe_asn, probe_network_name=network.network_name)
 
 
 SUMMARY_FIELDS = ("verdict", "blocking", "count")
@@ -98,20 +148,43 @@ def probe(
     output: Annotated[Path | None, typer.Option("--output", help="JSON Lines file; re-running resumes.")] = None,
     db: DbOption = None,
     resolver: Annotated[str | None, typer.Option("--resolver", help="DNS resolver HOST:PORT.")] = None,
-    test_helper: Annotated[str | None, typer.Option("--test-helper", help="Control service URL.")] = None,
+    test_helper: Annotated[
+        list[str] | None,
+        typer.Option("--test-helper", help="Control service URL; repeat for fallbacks (default: OONI's)."),
+    ] = None,
     ca_file: Annotated[Path | None, typer.Option("--ca-file", help="Extra trusted CA (PEM).")] = None,
     source_address: Annotated[str | None, typer.Option("--source-address", help="Bind sockets to IP.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1024)] = 16,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per step.")] = 10.0,
-    probe_cc: Annotated[str, typer.Option("--probe-cc", help="Country to record (default withheld).")] = "ZZ",
-    probe_asn: Annotated[str, typer.Option("--probe-asn", help="Network to record (default withheld).")] = "AS0",
+    probe_cc: Annotated[
+        str | None, typer.Option("--probe-cc", help="Country to record (default: found, else withheld ZZ).")
+    ] = None,
+    probe_asn: Annotated[
+        str | None, typer.Option("--probe-asn", help="Network to record (default: found, else withheld AS0).")
+    ] = None,
+    stun: Annotated[
+        list[str] | None, typer.Option("--stun", help="STUN server HOST:PORT for the public address; repeatable.")
+    ] = None,
+    no_geolocate: Annotated[
+        bool, typer.Option("--no-geolocate", help="Do not look up country and network: record ZZ/AS0.")
+    ] = False,
+    upload: Annotated[
+        str | None, typer.Option("--upload", help="'ooni': publish each measurement to OONI's collector.")
+    ] = None,
     collector: Annotated[
         str | None, typer.Option("--collector", help="Collector URL: submit each measurement as it finishes.")
     ] = None,
     fmt: TableJsonOrCsv = "table",
 ) -> None:
     """Measure whether URLs are reachable from this network and how they are blocked."""
-    config = _config(resolver, test_helper, ca_file, source_address, timeout, probe_cc, probe_asn)
+    if current_consent() is None:
+        fail("censorwatch probe measures nothing until you have read what a measurement reveals and "
+             "agreed: run `censorwatch onboard` first (`censorwatch onboard --yes` in scripts)")
+    if upload not in (None, "ooni"):
+        fail(f"--upload takes 'ooni', not {upload!r}")
+    collector = collector or (ooni_collector() if upload == "ooni" else None)
+    cc, asn = _normalised_cc(probe_cc), _normalised_asn(probe_asn)
+    resolver_addr = _check_options(resolver, ca_file, source_address, timeout)
     skipped: list[str] = []
     try:
         targets = _targets(urls or [], test_list, skipped)
@@ -125,8 +198,11 @@ def probe(
     todo = [url for url in targets if url not in already]
     if already:
         stderr.print(f"resuming: {len(targets) - len(todo)} of {len(targets)} URLs already in {output}")
-    if not config.test_helper:
-        stderr.print("[yellow]no --test-helper: without a control every verdict will be 'failure'[/]")
+    # Located only once there is something to measure: a mistyped list costs no STUN request.
+    network = _whereabouts(cc, asn, no_geolocate, stun, source_address, timeout)
+    config = _config(resolver_addr, test_helper or [], ca_file, source_address, timeout, network)
+    if not test_helper:
+        stderr.print(f"control: OONI's public test helpers, first of {', '.join(config.controls)}", highlight=False)
     try:
         store = Store(db_path(db))
     except (duckdb.Error, OSError) as error:

@@ -32,12 +32,14 @@ def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
 @dataclass(frozen=True)
 class ProbeConfig:
     resolver: tuple[str, int] | None = None
-    test_helper: str | None = None
+    test_helper: str | None = None  # one control (the lab, tests); `test_helpers` lists several
+    test_helpers: tuple[str, ...] = ()
     ca_file: Path | None = None
     source_address: str | None = None
     timeout: float = 10.0
     probe_cc: str = WITHHELD_CC
     probe_asn: str = WITHHELD_ASN
+    probe_network_name: str | None = None
     body_cap: int = 1 << 20
     max_redirects: int = 10
     user_agent: str = USER_AGENT
@@ -51,6 +53,13 @@ class ProbeConfig:
         if self.ca_file is not None:
             context.load_verify_locations(cafile=str(self.ca_file))
         return context
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """The test helpers to ask, in order of preference."""
+        if self.test_helpers:
+            return self.test_helpers
+        return (self.test_helper,) if self.test_helper else ()
 
     @property
     def local_addr(self) -> tuple[str, int] | None:

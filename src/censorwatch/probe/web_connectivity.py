@@ -38,14 +38,14 @@ def base_measurement(url: str, config: ProbeConfig, report_id: str, started: dat
         "probe_asn": config.probe_asn,
         "probe_cc": config.probe_cc,
         "probe_ip": SCRUBBED_IP,
-        "probe_network_name": None,
+        "probe_network_name": config.probe_network_name,
         "report_id": report_id,
         "resolver_asn": "AS0",
         "resolver_ip": SCRUBBED_IP,
         "resolver_network_name": None,
         "software_name": config.software_name,
         "software_version": config.software_version,
-        "test_helpers": {"backend": {"address": config.test_helper, "type": "https"}} if config.test_helper else {},
+        "test_helpers": {},  # filled with the helper that answered, once one has
         "test_name": TEST_NAME,
         "test_version": TEST_VERSION,
         "test_start_time": format_time(started),
@@ -76,7 +76,11 @@ async def measure(url: str, config: ProbeConfig, control: ControlClient, report_
         requests, http_failure = fetched.requests, fetched.failure
     else:
         requests, http_failure = [], dns_result.failure
-    control_result, control_failure = await control_task
+    answer = await control_task
+    control_result, control_failure = answer.response, answer.failure
+    if answer.helper is not None:
+        # df-000 `test_helpers`, as probe-cli writes it: {"backend": {"address", "type"}}.
+        measurement["test_helpers"] = {"backend": {"address": answer.helper, "type": "https"}}
 
     test_keys: dict[str, Any] = {
         "agent": "redirect",
