@@ -18,7 +18,7 @@ import pytest
 
 from censorwatch.lab import Lab
 from censorwatch.lab.iptables import iptables_usable
-from censorwatch.lab.sites import RU_BLOCKPAGE_FINGERPRINT
+from censorwatch.lab.sites import LEGAL_NOTICE, LOOKALIKE_NOTICE, RU_BLOCKPAGE_FINGERPRINT
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +69,7 @@ def tls_connect(lab: Lab, port: int, sni: str, source: str) -> str:
     ("case", "censored_answer"),
     [
         ("dns-blockpage", (0, ["127.0.0.3"])),
+        ("dns-blockpage-lookalike", (0, ["127.0.0.3"])),
         ("dns-nxdomain", (dns.rcode.NXDOMAIN, [])),
         ("dns-forged", (0, ["127.0.0.66"])),
         ("ok-http", (0, ["127.0.0.1"])),
@@ -143,6 +144,38 @@ def test_injected_blockpage(lab: Lab) -> None:
     honest = http_get(HONEST, port, name, HONEST)
     assert RU_BLOCKPAGE_FINGERPRINT.encode() in censored
     assert RU_BLOCKPAGE_FINGERPRINT.encode() not in honest and b"200 OK" in honest
+
+
+def header_names(response: bytes) -> set[str]:
+    head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return {line.split(":", 1)[0].lower() for line in head}
+
+
+def test_lookalike_blockpage_copies_the_origins_headers(lab: Lab) -> None:
+    name, port = parts(lab, "dns-blockpage-lookalike")
+    blockpage = http_get("127.0.0.3", port, name, CENSORED)
+    origin = http_get(HONEST, port, name, HONEST)
+    assert LOOKALIKE_NOTICE.encode() in blockpage and b"200 OK" in blockpage
+    assert header_names(blockpage) == header_names(origin)
+    assert b"Server: censorwatch-lab" in blockpage and b"X-Lab-Site: dns-blockpage-lookalike\r\n" in blockpage
+
+
+def test_injected_legal_notice_has_the_origins_header_names(lab: Lab) -> None:
+    name, port = parts(lab, "http-legal-notice")
+    censored = http_get(HONEST, port, name, CENSORED)
+    honest = http_get(HONEST, port, name, HONEST)
+    assert LEGAL_NOTICE.encode() in censored and b"200 OK" in censored
+    assert LEGAL_NOTICE.encode() not in honest
+    assert header_names(censored) == header_names(honest)
+
+
+@pytest.mark.parametrize("case", ["news-about-blocking", "ab-variant"])
+def test_normal_pages_differ_by_source(lab: Lab, case: str) -> None:
+    name, port = parts(lab, case)
+    censored = http_get(HONEST, port, name, CENSORED)
+    honest = http_get(HONEST, port, name, HONEST)
+    assert censored != honest
+    assert header_names(censored) == header_names(honest)
 
 
 def test_host_header_reset(lab: Lab) -> None:

@@ -82,7 +82,17 @@ def test_case_ooni_blocking(run: Run, spec: Any) -> None:
     case = run.lab.case(spec.name)
     if case.needs_root and not run.lab.iptables_active:
         pytest.skip("needs root and a working iptables")
-    assert run.rows[case.name]["ooni_blocking"] == OONI_BLOCKING[case.expected_blocking]
+    assert run.rows[case.name]["ooni_blocking"] == (spec.ooni_blocking or OONI_BLOCKING[case.expected_blocking])
+
+
+def test_unfingerprinted_blockpages_are_quoted(run: Run) -> None:
+    """Issue #21: v0.4 calls them accessible; our detector names what it read."""
+    assert "Доступ к информационному ресурсу ограничен" in run.rows["http-legal-notice"]["reason"]
+    assert "149-ФЗ" in run.rows["http-legal-notice"]["reason"]
+    assert "Сайт заблокирован" in run.rows["dns-blockpage-lookalike"]["reason"]
+    for name in ("http-legal-notice", "dns-blockpage-lookalike"):
+        assert run.rows[name]["fingerprint"] is None
+        assert run.measurements[name]["test_keys"]["headers_match"] is True
 
 
 def test_confirmed_cases_name_the_ru_fingerprint(run: Run) -> None:

@@ -112,17 +112,24 @@ def hhfm(sent: dict[str, str], echoed: dict[str, list[str]] | None, body: Any = 
 
 
 SENT = {"HOsT": "x.com", "aCCept": "*/*"}
-TOR_OK = {"failure": None, "summary": {"connect": {"failure": None}}, "target_protocol": "obfs4"}
+TOR_OK = {"failure": None, "network_events": [], "summary": {"connect": {"failure": None}}, "target_protocol": "obfs4"}
 TOR_CONNECT = {
     "failure": "generic_timeout_error",
+    "network_events": [],
     "summary": {"connect": {"failure": "generic_timeout_error"}},
     "target_protocol": "obfs4",
 }
 TOR_HANDSHAKE = {
     "failure": "connection_reset",
+    "network_events": [],
     "summary": {"connect": {"failure": None}, "handshake": {"failure": "connection_reset"}},
     "target_protocol": "or_port",
 }
+TOR_OBFS4_UNKNOWN = TOR_HANDSHAKE | {"failure": "unknown_failure: obfs4: handshake failed", "target_protocol": "obfs4"}
+TOR_UNREACHABLE = TOR_CONNECT | {"failure": "network_unreachable",
+                                 "summary": {"connect": {"failure": "network_unreachable"}}}
+TOR_LOGS_STALLED = ["Jan 01 00:00:00.000 [notice] Bootstrapped 0% (starting): Starting"]
+PSIPHON = {"resolver_ip": "203.0.113.1"}  # fastpath scores psiphon without resolver_ip as broken
 
 
 def lookup(failure: str | None = None, operation: str | None = None) -> dict[str, Any]:
@@ -250,13 +257,30 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
         "2 of 3",
     ),
     ("tor handshake", m("tor", {"targets": {"a": TOR_HANDSHAKE}}), "anomaly", "tls", "1 of 1"),
-    ("tor not run", m("tor", {"targets": {"a": {"failure": False}}}), "failure", None, "no Tor"),
+    ("tor not run", m("tor", {"targets": {"a": {"failure": False, "network_events": None}}}), "failure", None,
+     "no Tor"),
+    (
+        "tor obfs4 unknown failure",
+        m("tor", {"targets": {"a": TOR_OK, "b": TOR_OBFS4_UNKNOWN, "c": TOR_OBFS4_UNKNOWN}}),
+        "anomaly",
+        "tls",
+        "2 of 3",
+    ),
+    ("tor probe network down", m("tor", {"targets": {"a": TOR_UNREACHABLE}}), "failure", None, "network failed"),
+    ("tor no targets", m("tor", {"targets": {}}), "failure", None, "no Tor"),
     (
         "tor list layout",
         m("tor", {"targets": [{"tcp_connect": [tcp("1.2.3.4", 443, False)]}]}),
-        "anomaly",
-        "tcp_ip",
-        "1 of 1",
+        "failure",
+        None,
+        "list layout",
+    ),
+    (
+        "tor target without network_events",
+        m("tor", {"targets": {"a": {"failure": None}}}),
+        "failure",
+        None,
+        "network_events",
     ),
     # vanilla_tor (ts-016)
     (
@@ -268,24 +292,57 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
     ),
     (
         "vanilla stall conn",
-        m("vanilla_tor", {"tor_logs": [], "tor_progress": 5, "success": False}),
+        m("vanilla_tor", {"tor_logs": TOR_LOGS_STALLED, "tor_progress": 5, "success": False}),
         "anomaly",
         "tcp_ip",
         "5%",
     ),
     ("vanilla stall handshake", m("vanilla_tor", {"tor_log": "", "tor_progress": 14}), "anomaly", "tls", "14%"),
-    ("vanilla stall late", m("vanilla_tor", {"tor_logs": [], "tor_progress": 80}), "anomaly", None, "80%"),
-    ("vanilla no logs", m("vanilla_tor", {"success": False}), "failure", None, "no bootstrap"),
+    ("vanilla stall late", m("vanilla_tor", {"tor_logs": TOR_LOGS_STALLED, "tor_progress": 80}), "anomaly", None,
+     "80%"),
+    (
+        "vanilla bootstrap never finishes",
+        m("vanilla_tor", {"tor_logs": TOR_LOGS_STALLED, "tor_progress": 0, "error": "unknown-error",
+                          "failure": "unknown_failure: bootstrap: context deadline exceeded"}),
+        "anomaly",
+        "tcp_ip",
+        "stalled at 0%",
+    ),
+    ("vanilla no logs", m("vanilla_tor", {"success": False}), "failure", None, "no tor logs"),
+    ("vanilla empty logs", m("vanilla_tor", {"tor_logs": [], "tor_progress": 100}), "failure", None, "no tor logs"),
     (
         "vanilla tor not started",
         m("vanilla_tor", {"tor_logs": [], "tor_progress": 0, "failure": "unknown_failure: exec: tor not found"}),
         "failure",
         None,
-        "did not start",
+        "no tor logs",
+    ),
+    (
+        "vanilla probe network down",
+        m("vanilla_tor", {"tor_logs": TOR_LOGS_STALLED, "tor_progress": 0, "failure": "network_unreachable"}),
+        "failure",
+        None,
+        "own network",
     ),
     # circumvention (ts-030, ts-015, ts-026, ts-040)
     ("torsf ok", m("torsf", {"failure": None, "bootstrap_time": 30.0}), "ok", None, "Snowflake"),
     ("torsf failed", m("torsf", {"failure": "generic_timeout_error", "bootstrap_time": 0}), "anomaly", None, "failed"),
+    (
+        "torsf unknown failure",
+        m("torsf", {"failure": "unknown_failure: snowflake: no broker reachable", "tor_progress": 5,
+                    "tor_logs": TOR_LOGS_STALLED}),
+        "anomaly",
+        "tcp_ip",
+        "stalled at 5%",
+    ),
+    (
+        "torsf failure despite logs",
+        m("torsf", {"failure": "generic_timeout_error", "tor_progress": 100,
+                    "tor_logs": ["Bootstrapped 100% (done): Done"]}),
+        "anomaly",
+        None,
+        "failed",
+    ),
     (
         "torsf android 3.8.3",
         m("torsf", {"failure": "generic_timeout_error"}, software_name="ooniprobe-android", software_version="3.8.3"),
@@ -294,15 +351,40 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
         "3.8.3",
     ),
     ("torsf no result", m("torsf", {"failure": None, "bootstrap_time": 0}), "failure", None, "neither"),
-    ("psiphon ok", m("psiphon", {"failure": None, "bootstrap_time": 3.2}), "ok", None, "bootstrapped"),
+    ("torsf probe network down", m("torsf", {"failure": "interrupted"}), "failure", None, "own network"),
+    ("psiphon ok", m("psiphon", {"failure": None, "bootstrap_time": 3.2}, **PSIPHON), "ok", None, "bootstrapped"),
     (
         "psiphon bootstrap failed",
-        m("psiphon", {"failure": "generic_timeout_error", "bootstrap_time": 0}),
+        m("psiphon", {"failure": "generic_timeout_error", "bootstrap_time": 0}, **PSIPHON),
         "anomaly",
         None,
         "bootstrap failed",
     ),
-    ("psiphon local", m("psiphon", {"failure": "unknown_failure: disk full"}), "failure", None, "did not start"),
+    (
+        "psiphon tunnel timeout",
+        m("psiphon", {"failure": "unknown_failure: clientlib: tunnel establishment timeout", "bootstrap_time": 0},
+          **PSIPHON),
+        "anomaly",
+        None,
+        "tunnel establishment timeout",
+    ),
+    (
+        "psiphon use failed",
+        m("psiphon", {"failure": "connection_reset", "bootstrap_time": 4.1}, **PSIPHON),
+        "anomaly",
+        None,
+        "use after bootstrap",
+    ),
+    ("psiphon no result", m("psiphon", {"failure": None, "bootstrap_time": 0}, **PSIPHON), "failure", None,
+     "neither"),
+    ("psiphon local", m("psiphon", {"failure": "network_unreachable"}, **PSIPHON), "failure", None, "own network"),
+    (
+        "psiphon without resolver_ip",
+        m("psiphon", {"failure": "generic_timeout_error", "bootstrap_time": 0}),
+        "failure",
+        None,
+        "resolver_ip",
+    ),
     (
         "riseup ok",
         m(
@@ -324,6 +406,20 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
         "anomaly",
         "tls",
         "ca.crt",
+    ),
+    (
+        "riseup api unknown failure",
+        m("riseupvpn", {"requests": [req("https://riseup.net/provider.json", "unknown_failure: weird")]}),
+        "anomaly",
+        "http-failure",
+        "provider.json",
+    ),
+    (
+        "riseup probe network down",
+        m("riseupvpn", {"requests": [req("https://riseup.net/provider.json", "network_unreachable")]}),
+        "failure",
+        None,
+        "own network",
     ),
     (
         "riseup transport",
@@ -350,7 +446,16 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
         "tcp_ip",
         "TCP connect",
     ),
+    (
+        "openvpn handshake unknown failure",
+        m("openvpn", {"success": False, "failure": "unknown_failure: openvpn handshake timeout",
+                      "tcp_connect": tcp("1.2.3.4", 1194, True)}),
+        "anomaly",
+        "http-failure",
+        "handshake timeout",
+    ),
     ("openvpn no result", m("openvpn", {}), "failure", None, "no result"),
+    ("openvpn failure without success", m("openvpn", {"failure": "eof_error"}), "failure", None, "no result"),
     # middlebox (ts-006, ts-007)
     (
         "hhfm unchanged",

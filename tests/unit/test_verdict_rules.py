@@ -14,6 +14,15 @@ BLOCKPAGE_RU = (
     "<html><title>Доступ ограничен</title>"
     "<body>Доступ к сайту ограничен в соответствии с Федеральными законами</body></html>"
 )
+# Issue #21: no fingerprint knows it; served with status 200 and the site's header names.
+LEGAL_NOTICE_RU = (
+    "<html><title>Уведомление</title><body>Доступ к информационному ресурсу ограничен на основании "
+    "Федерального закона № 149-ФЗ</body></html>"
+)
+NEWS_ABOUT_BLOCKING = (
+    "<html><title>Example Domain News: blocked</title><body>Доступ к ресурсу ограничен по решению суда "
+    "на основании 149-ФЗ, сообщил Роскомнадзор.</body></html>"
+)
 
 CASES: list[tuple[str, dict[str, Any], str | None, str | None]] = [
     ("R1-no-control", {"control_failure": "generic_timeout_error"}, "failure", None),
@@ -57,6 +66,11 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None]] = [
     ("R20-status-differs", {"response": (403, "<title>Forbidden</title>", {})}, "anomaly", "http-diff"),
     ("R20-nothing-matches", {"response": (200, "<title>Something else</title>z", {})}, "anomaly", "http-diff"),
     ("R21-control-http-failed-probe-ok", {"control_http_failure": "generic_timeout_error"}, "ok", None),
+    ("R22-legal-notice-same-headers", {"response": (200, LEGAL_NOTICE_RU, {"X-Site": "1"})}, "anomaly", "http-diff"),
+    ("R22-dns-to-lookalike", {"answers": ["198.51.100.7"], "response": (200, LEGAL_NOTICE_RU, {"X-Site": "1"})},
+     "anomaly", "dns"),
+    ("R22-news-about-blocking-same-title", {"response": (200, NEWS_ABOUT_BLOCKING, {"X-Site": "1"})}, "ok", None),
+    ("R22-page-differs-no-blockpage", {"response": (200, "<title>Other</title>", {"X-Site": "1"})}, "ok", None),
 ]
 
 
@@ -69,6 +83,19 @@ def test_rule(rule: str, kwargs: dict[str, Any], verdict: str | None, blocking: 
         assert result.fingerprint
     else:
         assert result.fingerprint is None
+
+
+def test_r22_redirect_to_a_register_host() -> None:
+    """The redirect decides even when the blockpage host's page comes over valid HTTPS (before R17)."""
+    m = measurement(url="http://example.org/", response=(200, "<title>Реестр</title>", {"X-Site": "1"}))
+    first = m["test_keys"]["requests"][0]
+    landing = {"request": {"url": "https://blocklist.rkn.gov.ru/", "method": "GET"},
+               "response": first["response"], "failure": None}
+    first["response"] = {"code": 302, "body": "", "headers": {"Location": "https://blocklist.rkn.gov.ru/"}}
+    m["test_keys"]["requests"] = [landing, first]  # OONI lists the final response first
+    result = analyse(m)
+    assert (result.verdict, result.blocking) == ("anomaly", "http-diff"), result.reason
+    assert "blocklist.rkn.gov.ru" in result.reason
 
 
 def test_ooni_blocking_claim_is_kept() -> None:
@@ -89,6 +116,8 @@ def test_ooni_blocking_claim_is_kept() -> None:
         ({"answers": ["203.0.113.9"], "response": (403, "<title>Forbidden</title>", {})}, "dns", False),
         ({"control_failure": "generic_timeout_error"}, None, None),
         ({"http_failure": "eof_error", "control_http_failure": "eof_error"}, False, False),
+        # v0.4 calls the unfingerprinted blockpage accessible (R22 is ours, not OONI's)
+        ({"response": (200, LEGAL_NOTICE_RU, {"X-Site": "1"})}, False, True),
     ],
 )
 def test_ooni_keys_blocking(kwargs: dict[str, Any], blocking: object, accessible: object) -> None:

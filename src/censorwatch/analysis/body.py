@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_CHARSET = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
+CHARSET_SCAN_BYTES = 4096  # a page declares its charset in the head
 
 
 def body_text(body: object) -> str | None:
-    """The body as text, decoding OONI's base64 form; undecodable bytes are replaced."""
+    """The body as text, decoding OONI's base64 form (df-001: bodies that are not UTF-8); see
+    decode_bytes for the charset."""
     if body is None:
         return None
     if isinstance(body, str):
@@ -27,8 +30,25 @@ def body_text(body: object) -> str | None:
             raw = base64.b64decode(data, validate=False)
         except (binascii.Error, ValueError):
             return None
-        return raw.decode("utf-8", errors="replace")
+        return decode_bytes(raw)
     return None
+
+
+def decode_bytes(raw: bytes) -> str:
+    """UTF-8 when the bytes are UTF-8, else the charset the page declares (a windows-1251
+    blockpage of a Russian ISP reads as Russian, not as replacement characters), else UTF-8 with
+    undecodable bytes replaced."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _CHARSET.search(raw[:CHARSET_SCAN_BYTES])
+    if declared is not None:
+        try:
+            return raw.decode(declared.group(1).decode("ascii"), errors="replace")
+        except (LookupError, ValueError):  # unknown, or not a text encoding (base64, idna ...)
+            pass
+    return raw.decode("utf-8", errors="replace")
 
 
 def title_of(text: str | None) -> str:

@@ -1,8 +1,11 @@
 """Circumvention tools: torsf (ts-030), psiphon (ts-015), riseupvpn (ts-026), openvpn (ts-040).
-Any failure of the tool means it could not be used from this network: an anomaly (as ooni/backend
-fastpath score_torsf/score_psiphon/score_openvpn). Measurements the fastpath knows to be broken
-(torsf from ooniprobe-android 3.8.3; psiphon without failure and without bootstrap time) are
-failures; so are failures of the probe itself (unknown_failure, no network)."""
+A tool that could not be used from this network is an anomaly, as ooni/backend fastpath scores
+it (score_torsf, score_psiphon: any failure; score_openvpn: success false), whatever the failure
+string says: a tunnel that cannot be established (psiphon's "unknown_failure: clientlib: tunnel
+establishment timeout") or a bootstrap that never finishes. A failure verdict only where the
+measurement itself is broken as fastpath sees it (torsf from ooniprobe-android 3.8.3; psiphon
+without resolver_ip, or with neither failure nor bootstrap time; openvpn without a result) or the
+probe's own network failed (vanilla_tor.probe_broken; DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from censorwatch.analysis.apps_common import (
     blocking_of,
     claim,
     failure_of,
-    is_local,
     present,
     request_url,
     requests,
@@ -21,7 +23,7 @@ from censorwatch.analysis.apps_common import (
     test_keys,
 )
 from censorwatch.analysis.shapes import items, mapping, text
-from censorwatch.analysis.vanilla_tor import bootstrap_verdict, progress_of, stall_layer
+from censorwatch.analysis.vanilla_tor import probe_broken, progress_of, stall_layer
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, TCP_IP, Verdict
 
 
@@ -35,6 +37,11 @@ def _failure_claim(tk: Mapping[str, Any], *extra: str) -> str | None:
     return claim(keys, blocked)
 
 
+def _broken(failure: str, tool: str, claimed: str | None) -> Verdict:
+    return Verdict(FAILURE, None, f"{tool} did not run: the probe's own network failed ({failure})",
+                   ooni_blocking=claimed)
+
+
 def torsf(measurement: Mapping[str, Any]) -> Verdict:
     tk = test_keys(measurement)
     claimed = _failure_claim(tk, "success", "bootstrap_time")
@@ -43,28 +50,34 @@ def torsf(measurement: Mapping[str, Any]) -> Verdict:
         return Verdict(FAILURE, None, "torsf from ooniprobe-android 3.8.3 is unreliable (ooni/backend fastpath)",
                        ooni_blocking=claimed)
     failure = text(tk.get("failure"))
-    if failure is None and tk.get("success") is not False:
+    if failure is None:
+        # fastpath calls this ok whatever else is there; without a bootstrap time there is no sign
+        # of success either, so we do not (docs/verdicts-tests.md).
         if not tk.get("bootstrap_time"):
             return Verdict(FAILURE, None, "torsf reported neither failure nor bootstrap time", ooni_blocking=claimed)
         return Verdict(OK, None, "tor bootstrapped over Snowflake", ooni_blocking=claimed)
-    if is_local(failure):
-        return Verdict(FAILURE, None, f"torsf did not start ({failure})", ooni_blocking=claimed)
-    if progress_of(tk) is not None:
-        return bootstrap_verdict(tk, "tor over Snowflake", claimed)
-    return Verdict(ANOMALY, None, f"tor over Snowflake failed to bootstrap: {failure}", ooni_blocking=claimed)
+    if probe_broken(failure):
+        return _broken(failure, "torsf", claimed)
+    progress = progress_of(tk)
+    stalled = f" (stalled at {progress:g}%)" if progress is not None else ""
+    return Verdict(ANOMALY, stall_layer(progress) if progress is not None else None,
+                   f"tor over Snowflake failed to bootstrap: {failure}{stalled}", ooni_blocking=claimed)
 
 
 def psiphon(measurement: Mapping[str, Any]) -> Verdict:
     tk = test_keys(measurement)
     claimed = _failure_claim(tk, "bootstrap_time")
+    if "resolver_ip" not in measurement:
+        return Verdict(FAILURE, None, "psiphon measurement without resolver_ip: a known probe bug "
+                       "(ooni/backend fastpath score_psiphon)", ooni_blocking=claimed)
     failure = text(tk.get("failure"))
     if failure is None:
         if not tk.get("bootstrap_time"):
             return Verdict(FAILURE, None, "psiphon reported neither failure nor bootstrap time",
                            ooni_blocking=claimed)
         return Verdict(OK, None, "psiphon bootstrapped and fetched through its tunnel", ooni_blocking=claimed)
-    if is_local(failure):
-        return Verdict(FAILURE, None, f"psiphon did not start ({failure})", ooni_blocking=claimed)
+    if probe_broken(failure):
+        return _broken(failure, "psiphon", claimed)
     stage = "bootstrap" if not tk.get("bootstrap_time") else "use after bootstrap"
     return Verdict(ANOMALY, None, f"psiphon {stage} failed: {failure}", ooni_blocking=claimed)
 
@@ -81,8 +94,8 @@ def riseupvpn(measurement: Mapping[str, Any]) -> Verdict:
     keys += [(f"transport_status.{k}", v) for k, v in transports.items()]
     claimed = claim(keys, blocked) if keys else None
     failed = [(request_url(r) or "?", f) for r in requests(tk) if (f := failure_of(r))]
-    if failed and all(is_local(f) for _, f in failed):
-        return Verdict(FAILURE, None, f"the probe's network failed ({failed[0][1]})", ooni_blocking=claimed)
+    if failed and all(probe_broken(f) for _, f in failed):
+        return _broken(failed[0][1], "riseupvpn", claimed)
     if failed:
         url, failure = failed[0]
         return Verdict(ANOMALY, blocking_of(failure), f"RiseupVPN API {url} failed: {failure}", ooni_blocking=claimed)
@@ -103,12 +116,13 @@ def openvpn(measurement: Mapping[str, Any]) -> Verdict:
     claimed = _failure_claim(tk, "success")
     success = tk.get("success")
     failure = text(tk.get("failure"))
-    if success is True and failure is None:
+    # fastpath score_openvpn decides on `success` alone.
+    if success is True:
         return Verdict(OK, None, "OpenVPN tunnel established", ooni_blocking=claimed)
-    if success is None and failure is None:
+    if success is not False:
         return Verdict(FAILURE, None, "openvpn reported no result", ooni_blocking=claimed)
-    if is_local(failure):
-        return Verdict(FAILURE, None, f"openvpn did not start ({failure})", ooni_blocking=claimed)
+    if probe_broken(failure):
+        return _broken(failure or "", "openvpn", claimed)
     tcp = tcp_results(tk)
     if tcp and not any(ok for _, _, ok, _ in tcp):
         return Verdict(ANOMALY, TCP_IP, f"TCP connect to the OpenVPN endpoint failed: {tcp[0][3]}",

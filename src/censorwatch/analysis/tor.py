@@ -1,8 +1,14 @@
 """Tor (ooni/spec nettests/ts-023-tor.md): each target's failure is null (reached), a string
 (failed) or false (not run). As in ooni/backend fastpath score_tor the blocking score is the
-share of failed targets among those that ran; more than half failed is an anomaly. The layer
-is the one most failed targets broke at (summary.connect -> tcp_ip, summary.handshake -> tls).
-Early probes wrote targets as a list (tor_list.json): same rules."""
+share of failed targets among those that ran; more than half failed is an anomaly, whatever the
+failure strings say (an obfs4 error probe-cli cannot classify is "unknown_failure ..." and still
+a failed target). The layer is the one most failed targets broke at (summary.connect -> tcp_ip,
+summary.handshake -> tls).
+
+Broken measurements are failures, as fastpath scores them: no targets, targets as a list (the
+layout of a miniooni development build of January 2020, tor_list.json), a target without
+`failure` or `network_events`. And, a deliberate difference (DESIGN.md), every target failing
+because the probe's own network is down."""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from censorwatch.analysis.apps_common import blocking_of, claim, is_local, test_keys
-from censorwatch.analysis.shapes import items, mapping, text
+from censorwatch.analysis.apps_common import blocking_of, claim, test_keys
+from censorwatch.analysis.shapes import mapping, text
+from censorwatch.analysis.vanilla_tor import probe_broken
 from censorwatch.model.verdict import ANOMALY, FAILURE, OK, TCP_IP, TLS, Verdict
 
 PROTOCOLS = ("dir_port", "obfs4", "or_port_dirauth", "or_port")
@@ -26,13 +33,6 @@ def ooni_claim(tk: Mapping[str, Any]) -> str | None:
     return claim(keys, None)
 
 
-def _targets(tk: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    raw = tk.get("targets")
-    if isinstance(raw, Mapping):
-        return [mapping(v) for v in raw.values()]
-    return [mapping(v) for v in items(raw)]
-
-
 def _layer(target: Mapping[str, Any], failure: str) -> str:
     summary = mapping(target.get("summary"))
     if text(mapping(summary.get("connect")).get("failure")):
@@ -42,30 +42,21 @@ def _layer(target: Mapping[str, Any], failure: str) -> str:
     return blocking_of(failure, https=target.get("target_protocol") != "dir_port")
 
 
-def target_failure(target: Mapping[str, Any]) -> object:
-    """The target's failure; the early list layout has none, so derive it from its own
-    observations (first failed connect, handshake or request; nothing observed = not run)."""
-    if "failure" in target:
-        return target.get("failure")
-    observed = False
-    for key in ("tcp_connect", "tls_handshakes", "requests"):
-        for entry in map(mapping, items(target.get(key))):
-            observed = True
-            status = mapping(entry.get("status")) if key == "tcp_connect" else entry
-            failure = text(status.get("failure"))
-            if failure:
-                return failure
-    return None if observed else False
-
-
 def analyse(measurement: Mapping[str, Any]) -> Verdict:
     tk = test_keys(measurement)
     claimed = ooni_claim(tk)
-    targets = _targets(tk)
+    raw = tk.get("targets")
+    if isinstance(raw, list):
+        return Verdict(FAILURE, None, "Tor targets in the early list layout (a miniooni development build): "
+                       "ooni/backend fastpath scores it as a broken measurement", ooni_blocking=claimed)
+    targets = [mapping(value) for value in mapping(raw).values()]
+    if any("failure" not in target or "network_events" not in target for target in targets):
+        return Verdict(FAILURE, None, "a Tor target lacks its failure or network_events "
+                       "(ooni/backend fastpath: a probe bug)", ooni_blocking=claimed)
     failed: list[tuple[Mapping[str, Any], str]] = []
     reached = not_run = 0
     for target in targets:
-        failure = target_failure(target)
+        failure = target.get("failure")
         if failure is None:
             reached += 1
         elif isinstance(failure, str) and failure:
@@ -75,7 +66,7 @@ def analyse(measurement: Mapping[str, Any]) -> Verdict:
     ran = reached + len(failed)
     if ran == 0:
         return Verdict(FAILURE, None, "no Tor target was measured", ooni_blocking=claimed)
-    if not reached and all(is_local(f) for _, f in failed):
+    if not reached and all(probe_broken(f) for _, f in failed):
         return Verdict(FAILURE, None, f"the probe's network failed ({failed[0][1]})", ooni_blocking=claimed)
     share = len(failed) / ran
     summary = f"{len(failed)} of {ran} Tor targets failed"

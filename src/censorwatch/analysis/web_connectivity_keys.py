@@ -134,6 +134,18 @@ def page_matches(response: HttpObservation, control: ControlView) -> bool:
     )
 
 
+def page_differs(response: HttpObservation, control: ControlView) -> bool:
+    """Not the control's page by what the control tells of it: no title word in common, or, when
+    the control's title has no word to compare, a length out of proportion. Not an OONI key: it
+    decides whether our blockpage detector looks at a page that page_matches accepts on its
+    status and header names alone (docs/verdicts.md R22). A shared title keeps a news article
+    about blocking, a dynamic page or a page with a changing ad out of the detector."""
+    titles = title_match(response, control)
+    if titles is not None:
+        return not titles
+    return body_length_match(response, control) is not True
+
+
 def all_tcp_failed(obs: WebObservations) -> bool:
     return bool(obs.tcp) and not any(row.success for row in obs.tcp)
 

@@ -21,6 +21,12 @@ How each blocking type is produced, and why it maps to the expected verdict:
   http-host-reset (RST after reading a blocked Host header) -> anomaly / http-failure.
 - site-down (resolves, a reserved port: refused for everyone) -> ok ("website down"); dynamic (random tokens,
   a slightly different length, same title) -> ok; huge-body (never ends; both sides cap it) -> ok.
+- Blockpages no fingerprint knows (issue #21; docs/verdicts.md R22): dns-blockpage-lookalike (DNS to a server that
+  copies the origin's headers, status 200, a 398-FZ notice) -> anomaly / dns; http-legal-notice (an injected
+  149-FZ notice with the origin's header names and status 200) -> anomaly / http-diff. OONI's v0.4 keys call both
+  accessible (blocking false). And two pages that differ but are no censorship: news-about-blocking (an article
+  about blocking, same title, a longer comment thread for the censored source) and ab-variant (an A/B test puts
+  the censored source in arm B) -> ok.
 """
 
 from censorwatch.lab.cases import LabCase

@@ -27,6 +27,9 @@ class CaseSpec:
     expected_blocking: str | None
     needs_root: bool
     description: str
+    # What OONI Web Connectivity v0.4 says (test_keys.blocking as text) when it differs from our blocking type
+    # mapped to v0.4's (tls -> http-failure, none -> false): the blockpages no fingerprint knows pass as accessible.
+    ooni_blocking: str | None = None
 
 
 SPECS: Final = (
@@ -71,7 +74,44 @@ SPECS: Final = (
         "the censored source gets an injected blockpage (RU fingerprint ooni.ru_0) instead of the site",
     ),
     CaseSpec("http-host-reset", "http", ANOMALY, HTTP_FAILURE, False, "RST when the Host header is on the block list"),
+    CaseSpec(
+        "dns-blockpage-lookalike",
+        "http",
+        ANOMALY,
+        DNS,
+        False,
+        "DNS points the censored source to a blockpage server that copies the origin's headers (Server, X-Lab-Site) "
+        "and status 200 and serves a short legal notice no fingerprint knows",
+        ooni_blocking="false",
+    ),
+    CaseSpec(
+        "http-legal-notice",
+        "http",
+        ANOMALY,
+        HTTP_DIFF,
+        False,
+        "in-path injection of a short legal notice (149-FZ) with the origin's header names and status 200, "
+        "no fingerprint",
+        ooni_blocking="false",
+    ),
     CaseSpec("site-down", "http", OK, None, False, "resolves for everyone, nothing listens: website down"),
     CaseSpec("dynamic", "http", OK, None, False, "random tokens and a slightly different length each load"),
     CaseSpec("huge-body", "http", OK, None, False, "a body that never ends: both sides cap it"),
+    CaseSpec(
+        "news-about-blocking",
+        "http",
+        OK,
+        None,
+        False,
+        "not censorship: an article about blocking (149-FZ, the register), same title for everyone, a much longer "
+        "comment thread for the censored source",
+    ),
+    CaseSpec(
+        "ab-variant",
+        "http",
+        OK,
+        None,
+        False,
+        "not censorship: an A/B test puts the censored source in arm B (another title and length, same headers)",
+    ),
 )

@@ -226,6 +226,9 @@ class Lab:
             "http-host-reset": sites.host_reset(name, blocked),
             "dynamic": sites.page_site(name, dynamic=True),
             "huge-body": sites.endless(name),
+            "http-legal-notice": sites.inject_legal_notice(name),
+            "news-about-blocking": sites.news_site(name),
+            "ab-variant": sites.ab_split(name),
         }
         if name == "dns-nxdomain":
             zone.censored[hostname] = NXDOMAIN
@@ -233,20 +236,21 @@ class Lab:
             sock = _reserve(ORIGIN_IP, 0)
             self._reserved.append(sock)
             return int(sock.getsockname()[1])
-        if name in ("dns-blockpage", "dns-forged"):
+        if name in ("dns-blockpage", "dns-blockpage-lookalike", "dns-forged"):
             return self._start_paired(name, hostname, zone)
         return self._listen(ORIGIN_IP, 0, handlers[name])
 
     def _start_paired(self, name: str, hostname: str, zone: Zone) -> int:
         """The origin on 127.0.0.1:P and, on the same port P, the blockpage server (or a reserved, silent port)
         at the address the censored source is told."""
-        other_ip = self.blockpage_ip if name == "dns-blockpage" else FORGED_IP
+        blockpage = {"dns-blockpage": sites.blockpage_site(), "dns-blockpage-lookalike": sites.lookalike_site(name)}
+        other_ip = self.blockpage_ip if name in blockpage else FORGED_IP
         for _ in range(50):
             listener = LabListener(ORIGIN_IP, 0, sites.page_site(name), self.censored_source)
             port = listener.bind()
             try:
-                if name == "dns-blockpage":
-                    self._listen(other_ip, port, sites.blockpage_site())
+                if name in blockpage:
+                    self._listen(other_ip, port, blockpage[name])
                 else:
                     self._reserved.append(_reserve(other_ip, port))
             except OSError:

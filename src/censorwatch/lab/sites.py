@@ -23,6 +23,15 @@ from censorwatch.lab.origin import (
 # scope nat, expected_countries RU): a probe with --probe-cc RU that sees it is `confirmed`.
 RU_BLOCKPAGE_FINGERPRINT = "Доступ к сайту ограничен в соответствии с Федеральными законами"
 BLOCKPAGE_TITLE = "Доступ ограничен"
+# Blockpages no fingerprint knows (issue #21): they copy the origin's header names and status 200, so OONI's v0.4
+# keys call them accessible; our blockpage detector (analysis/blockpage_detector.py) finds their legal text.
+LEGAL_NOTICE_TITLE = "Уведомление"
+LEGAL_NOTICE = (
+    "Уважаемый абонент! Доступ к информационному ресурсу ограничен на основании Федерального закона от 27.07.2006 "
+    "№ 149-ФЗ. Проверить наличие ресурса в реестре можно на сайте blocklist.rkn.gov.ru."
+)
+LOOKALIKE_TITLE = "Ресурс недоступен"
+LOOKALIKE_NOTICE = "Сайт заблокирован по решению Генеральной прокуратуры Российской Федерации (398-ФЗ)."
 ENDLESS_CHUNK = b"censorwatch lab: this body never ends. " * 1600  # ~64 KiB
 
 
@@ -71,6 +80,38 @@ def blockpage() -> Page:
     return Page(200, BLOCKPAGE_TITLE, body.encode(), server="nginx")
 
 
+def notice_page(name: str, title: str, notice: str, server: str) -> Page:
+    """A short legal notice with the origin's header names (X-Lab-Site: name) and status 200."""
+    body = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{notice}</p></body></html>"
+    )
+    return Page(200, title, body.encode(), server=server, extra_headers=site_headers(name))
+
+
+def article_page(name: str, comments: int) -> Page:
+    """A news article about blocking, the same title for everyone; some readers see more comments (a dynamic page
+    whose length differs by more than OONI's 0.7 proportion)."""
+    title = f"Censorwatch lab news {name}: court orders blocking"
+    text = (
+        "<p>Доступ к ресурсу ограничен по решению суда на основании 149-ФЗ, сообщил Роскомнадзор: сайт внесён в "
+        "Единый реестр (blocklist.rkn.gov.ru). Access to the website has been restricted by order of the court.</p>"
+    )
+    thread = "".join(f"<p class=comment>Comment {i}: readers discuss the ruling.</p>\n" for i in range(comments))
+    body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>{text}{thread}</body></html>"
+    return Page(200, title, body.encode(), extra_headers=site_headers(name))
+
+
+def variant_page(name: str, variant: str) -> Page:
+    """One arm of an A/B test: another title, another length, the same headers."""
+    title = f"Censorwatch lab shop {name}" if variant == "A" else "Summer offers: sandals and hats"
+    count = 30 if variant == "A" else 12
+    items = "".join(f"<li><a href='/item/{i}'>Item {i}</a> ships in 3 days</li>\n" for i in range(count))
+    body = f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1><ul>{items}</ul>"
+    body += "</body></html>"
+    return Page(200, title, body.encode(), extra_headers=site_headers(name))
+
+
 async def send_page(writer: asyncio.StreamWriter, page: Page) -> None:
     head = (
         f"HTTP/1.1 {page.status} {'OK' if page.status == 200 else 'Status'}\r\n"
@@ -103,6 +144,43 @@ def blockpage_site() -> Handler:
 
     async def handle(conn: Conn) -> None:
         await _serve(conn, None, blockpage())
+
+    return handle
+
+
+def lookalike_site(name: str) -> Handler:
+    """A DNS censor's blockpage server that copies the origin's headers (its Server and X-Lab-Site too)."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, None, notice_page(name, LOOKALIKE_TITLE, LOOKALIKE_NOTICE, "censorwatch-lab"))
+
+    return handle
+
+
+def inject_legal_notice(name: str) -> Handler:
+    """In-path injection of a short legal notice with the origin's header names and status 200."""
+
+    async def handle(conn: Conn) -> None:
+        page = notice_page(name, LEGAL_NOTICE_TITLE, LEGAL_NOTICE, "nginx") if conn.censored else honest_page(name)
+        await _serve(conn, None, page)
+
+    return handle
+
+
+def news_site(name: str) -> Handler:
+    """Not censorship: an article about blocking; the censored source happens to get a longer comment thread."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, None, article_page(name, 60 if conn.censored else 5))
+
+    return handle
+
+
+def ab_split(name: str) -> Handler:
+    """Not censorship: an A/B test that puts the censored source in arm B."""
+
+    async def handle(conn: Conn) -> None:
+        await _serve(conn, None, variant_page(name, "B" if conn.censored else "A"))
 
     return handle
 

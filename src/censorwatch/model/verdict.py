@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Final
 
-ANALYZER_VERSION: Final = "0.1.0"
+ANALYZER_VERSION: Final = "0.2.0"
 
 OK: Final = "ok"
 ANOMALY: Final = "anomaly"
