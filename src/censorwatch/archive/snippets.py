@@ -43,12 +43,20 @@ class SnippetMaker:
         ]
         literal = sorted(highlights.chinese | highlights.identifiers, key=len, reverse=True)
         self.literal = re.compile("|".join(map(re.escape, literal)), re.IGNORECASE) if literal else None
+        # The scan proposes the same few words again and again across a query's hits (2,596
+        # analyser calls for 4 distinct words on 20 hits in bench/bench_archive.py): analysed once.
+        self._terms: dict[tuple[str, str], str | None] = {}
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = []
         for analyzer, terms, pattern in self.words:
             for match in pattern.finditer(text):
-                hit = next((term for term in word_terms(analyzer, match.group()) if term in terms), None)
+                key = (analyzer, match.group())
+                if key in self._terms:
+                    hit = self._terms[key]
+                else:
+                    hit = self._terms[key] = next((term for term in word_terms(analyzer, key[1]) if term in terms),
+                                                  None)
                 if hit is not None:
                     found.append((match.start(), match.end(), hit))
         if self.literal is not None:
