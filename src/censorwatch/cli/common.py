@@ -11,6 +11,7 @@ from datetime import time as time_of_day
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -22,7 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from censorwatch.store import default_db_path
+from censorwatch.store import Store, default_db_path
 
 DbOption = Annotated[
     Path | None,
@@ -52,6 +53,25 @@ def existing_store(db: Path | None) -> Path:
     if not path.exists():
         fail(f"no store at {path}: run `censorwatch probe` or `censorwatch ingest` first")
     return path
+
+
+@contextmanager
+def reading_store(
+    db: Path | None, missing: str = "run `censorwatch probe` or `censorwatch ingest` first"
+) -> Iterator[Store]:
+    """The store opened read-only, or a clear error: none there (`missing` says what to run), or
+    one DuckDB cannot open (another program writing it)."""
+    path = db_path(db)
+    if not path.exists():
+        fail(f"no store at {path}: {missing}")
+    try:
+        store = Store(path, read_only=True)
+    except duckdb.Error as error:
+        fail(f"cannot open the store {path}: {error}")
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def day_range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:

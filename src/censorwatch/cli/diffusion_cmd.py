@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.table import Table
 
 from censorwatch.analysis.diffusion import SOURCES, DiffusionError, DiffusionQuery, diffusion
 from censorwatch.cli.apps import app
-from censorwatch.cli.common import DbOption, existing_store, fail, parse_day, stderr
+from censorwatch.cli.common import DbOption, fail, parse_day, reading_store, stderr
 from censorwatch.cli.output import CSV, JSON, TableJsonOrCsv, show, write_csv, write_json
-from censorwatch.store import Store
 
 SIDE_FIELDS = ("country", "first_blocked", "uid", "uid_time", "network", "networks", "blocking")
 PAIR_FIELDS = ("hostname", "lag_days", "lag_upper_bound", *(f"from_{name}" for name in SIDE_FIELDS),
@@ -62,17 +60,11 @@ def diffusion_cmd(
         fail(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
     query = DiffusionQuery(to, None if requests_only else first, parse_day(since, "--since"), source, requester,
                            recipient)
-    path = existing_store(db)
-    try:
-        store = Store(path, read_only=True)
-    except duckdb.Error as error:
-        fail(f"cannot open the store {path}: {error}")
-    try:
-        result = diffusion(store.con, query)
-    except DiffusionError as error:
-        fail(str(error))
-    finally:
-        store.close()
+    with reading_store(db) as store:
+        try:
+            result = diffusion(store.con, query)
+        except DiffusionError as error:
+            fail(str(error))
     _print(result, fmt, requests_only)
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from censorwatch.analysis.compliance import BUCKETS, Window, compliance, unmatched_measurements
 from censorwatch.cli.apps import ingest_app, registry_app
-from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, stderr
+from censorwatch.cli.common import DbOption, db_path, fail, parse_day, progress, reading_store, stderr
 from censorwatch.cli.output import CSV, JSON, TableJsonOrCsv, TableOrJson, emit, show, write_csv, write_json
 from censorwatch.cli.stop_signals import STOPS
 from censorwatch.sources.registry_ingest import ingest_files
@@ -30,20 +30,11 @@ COMPLIANCE_FIELDS = ("probe_asn", "snapshot", "targets", "measurements", *BUCKET
 
 @contextmanager
 def _registry(db: Path | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, RegistryStore]]:
-    path = db_path(db)
-    if not path.exists():
-        fail(f"no store at {path}: run `censorwatch ingest registry-ru` first")
-    try:
-        store = Store(path, read_only=True)
-    except duckdb.Error as error:
-        fail(f"cannot open the store {path}: {error}")
-    try:
+    with reading_store(db, "run `censorwatch ingest registry-ru` first") as store:
         registry = RegistryStore(store.con)
         if not registry.has_data():
-            fail(f"no register data in {path}: run `censorwatch ingest registry-ru FILE...` first")
+            fail(f"no register data in {store.path}: run `censorwatch ingest registry-ru FILE...` first")
         yield store.con, registry
-    finally:
-        store.close()
 
 
 def _names(entry: dict[str, Any]) -> str:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.table import Table
 
 from censorwatch.analysis.register_latency import LatencyWindow, register_latency
 from censorwatch.cli.apps import registry_app
-from censorwatch.cli.common import DbOption, db_path, fail, parse_day, stderr
+from censorwatch.cli.common import DbOption, fail, parse_day, reading_store, stderr
 from censorwatch.cli.output import CSV, JSON, TableJsonOrCsv, show, write_csv, write_json
-from censorwatch.store import Store
 from censorwatch.store.registry import LookupError_
 
 EXAMPLE_KINDS = ("never_blocked", "slowest", "unlisted_blocked")
@@ -43,19 +41,11 @@ def latency_cmd(
     if len(country) != 2 or not country.isalpha():
         fail(f"--country must be a two-letter country code, not {country!r}")
     window = LatencyWindow(country.upper(), parse_day(since, "--since"), parse_day(until, "--until"), grace, examples)
-    path = db_path(db)
-    if not path.exists():
-        fail(f"no store at {path}: run `censorwatch ingest registry-ru` and `censorwatch ingest ooni` first")
-    try:
-        store = Store(path, read_only=True)
-    except duckdb.Error as error:
-        fail(f"cannot open the store {path}: {error}")
-    try:
-        report = register_latency(store.con, window).as_dict()
-    except LookupError_ as error:
-        fail(str(error))
-    finally:
-        store.close()
+    with reading_store(db, "run `censorwatch ingest registry-ru` and `censorwatch ingest ooni` first") as store:
+        try:
+            report = register_latency(store.con, window).as_dict()
+        except LookupError_ as error:
+            fail(str(error))
     if fmt == JSON:
         write_json(report, indent=True)
     elif fmt == CSV:
