@@ -35,52 +35,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import orjson
-import psutil
 
-from bench_archive_data import file_bytes, generate, load_corpus
+from bench_archive_data import TreePeak, file_bytes, generate, load_corpus
 from bench_archive_report import report
 
 BENCH = Path(__file__).resolve().parent
 CENSORWATCH = Path(sys.executable).with_name("censorwatch")
-
-
-class _TreePeak:
-    """Peak RSS of a child process and its descendants, summed, sampled every half second."""
-
-    def __init__(self, pid: int) -> None:
-        self.peak = 0
-        self._pid = pid
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            root = psutil.Process(self._pid)
-        except psutil.Error:
-            return
-        while not self._stop.wait(0.5):
-            total = 0
-            try:
-                processes = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                return
-            for process in processes:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
 
 
 def run_child(command: list[str], log: Path) -> dict[str, float]:
@@ -90,7 +54,7 @@ def run_child(command: list[str], log: Path) -> dict[str, float]:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, "COLUMNS": "200"})
-        tree = _TreePeak(process.pid)
+        tree = TreePeak(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
     peak_tree = tree.stop()

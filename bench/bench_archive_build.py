@@ -22,7 +22,6 @@ import pickle
 import random
 import resource
 import sys
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -31,9 +30,8 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import orjson
-import psutil
 
-from bench_archive_data import Corpus, generate, load_corpus
+from bench_archive_data import Corpus, TreePeak, generate, load_corpus
 from censorwatch.archive.analysed import analysed
 from censorwatch.archive.index import ArchiveIndex, IndexedDocument
 from censorwatch.archive.language import UNDETERMINED
@@ -113,33 +111,6 @@ class _Samples:
         return {kind: [text for text, number in kept if number < documents] for kind, kept in self.kept.items()}
 
 
-class TreeMemory:
-    """Peak of the RSS summed over this process and its children (the pool's workers), sampled
-    each second: ru_maxrss sees one process at a time."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(1.0):
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
 def _progress(done: int, total: int, started: float, adding: float) -> None:
     elapsed = time.perf_counter() - started
     rate = done / elapsed if elapsed else 0.0
@@ -154,7 +125,7 @@ def build(work: Path, total: int, small: int, workers: int, seed: int, commit_ev
     fewer than `total`, and the baseline a tenth of what it holds."""
     started = time.perf_counter()
     cpu_started = time.process_time()
-    memory = TreeMemory()
+    memory = TreePeak(os.getpid())
     samples = _Samples(seed)
     languages: Counter[str] = Counter()
     entity_types: Counter[str] = Counter()

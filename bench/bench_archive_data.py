@@ -25,10 +25,13 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+
+import psutil
 
 from censorwatch.archive.extract import extract
 
@@ -356,3 +359,38 @@ def file_bytes(document: GeneratedDocument) -> bytes:
         head = "".join(f"{key}: {value}\n" for key, value in document.headers)
         return (head + "\n" + document.text + "\n").encode("utf-8")
     return document.text.encode("utf-8")
+
+
+class TreePeak:
+    """Peak RSS of a process and its descendants, summed, sampled every half second (ru_maxrss
+    sees one process at a time): the bench's phases and the build's worker pool."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak = 0
+        self._pid = pid
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self._pid)
+        except psutil.Error:
+            return
+        while not self._stop.wait(0.5):
+            total = 0
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
