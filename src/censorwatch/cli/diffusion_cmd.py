@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from censorwatch.analysis.diffusion import SOURCES, DiffusionError, DiffusionQuery, diffusion
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import DbOption, fail, parse_day, reading_store, stderr
 from censorwatch.cli.output import CSV, JSON, TableJsonOrCsv, show, write_csv, write_json
@@ -56,6 +55,10 @@ def diffusion_cmd(
         fail("--from is required (or --requests for requests only)")
     if first == to:
         fail("--from and --to must be two countries")
+    # Here, not at the top: diffusion reads the archive's requests, whose modules every other
+    # command's start would pay for.
+    from censorwatch.analysis.diffusion import SOURCES, DiffusionError, DiffusionQuery, diffusion
+
     if source not in SOURCES:
         fail(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
     query = DiffusionQuery(to, None if requests_only else first, parse_day(since, "--since"), source, requester,
