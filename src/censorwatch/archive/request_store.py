@@ -4,7 +4,6 @@ listed, and found by the documents and targets they point to."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +12,7 @@ import duckdb
 from censorwatch.archive.requests import BlockingRequest, DocumentRef, RequestError, Target
 from censorwatch.archive.schema import ensure_archive_schema
 from censorwatch.archive.store import now
+from censorwatch.store.transaction import transaction
 
 MAX_ERRORS = 50  # reported per import; the rest are counted
 
@@ -57,7 +57,7 @@ class RequestStore:
         them when a later one is bad."""
         report = ImportReport()
         seen: dict[str, str] = {}
-        with self._transaction():
+        with transaction(self.con):
             for where, item in items:
                 if isinstance(item, RequestError):
                     report.fail(item)
@@ -157,14 +157,3 @@ class RequestStore:
             )
             yield {"request": request, "origin": values["origin"], "created_at": row[len(_COLUMNS)],
                    "updated_at": row[len(_COLUMNS) + 1]}
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            with suppress(duckdb.TransactionException):
-                self.con.execute("ROLLBACK")
-            raise

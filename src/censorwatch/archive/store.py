@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ import pyarrow as pa
 from censorwatch.archive.language import UNDETERMINED
 from censorwatch.archive.model import Entity, TextPart
 from censorwatch.archive.schema import DOCUMENT_COLUMNS, ensure_archive_schema
+from censorwatch.store.transaction import transaction
 
 _ID_LENGTH = 20  # hex digits: 80 bits, no collision to fear at any archive's size
 _IN_CHUNK = 1000
@@ -203,7 +203,7 @@ class ArchiveStore:
         for name, table in tables.items():
             self.con.register(name, table)
         try:
-            with self.transaction():
+            with transaction(self.con):
                 ids = [record.doc_id for record in records]
                 if ids:
                     for table in ("archive_pages", "archive_entities"):
@@ -273,17 +273,6 @@ class ArchiveStore:
             documents[doc_id]["entities"].append(Entity(type_, value, text, start, end))
         return [{**row, "parts": tuple(row["parts"]), "entities": tuple(row["entities"])}
                 for row in documents.values()]
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            with suppress(duckdb.TransactionException):  # a failed commit ended it already
-                self.con.execute("ROLLBACK")
-            raise
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:

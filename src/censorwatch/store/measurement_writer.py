@@ -5,7 +5,7 @@ rewritten by re-analysis. A part of Store (store/database.py), which opens the c
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from censorwatch.store.measurement_rows import VERDICT_COLUMNS, StoredMeasuremen
 from censorwatch.store.queries import StoreQueries
 from censorwatch.store.read_files import ReadFile, record_reads
 from censorwatch.store.schema import COLUMN_NAMES
+from censorwatch.store.transaction import transaction
 
 DEFAULT_BATCH = 2000
 
@@ -99,7 +100,7 @@ class MeasurementWriter(StoreQueries):
         keeping = any(item.can_id in self._staged and not self._staged[item.can_id].kept for item in unique)
         for conflict in ("", "OR IGNORE"):
             try:
-                with self._transaction():
+                with transaction(self.con):
                     known: set[str] = set()  # rows stored before: they keep no can
                     if conflict and keeping:
                         known = self.known_uids(item.meta.measurement_uid for item in unique)
@@ -155,7 +156,7 @@ class MeasurementWriter(StoreQueries):
         if self._aliases_in_use:  # rows whose uid is another of a stored measurement's
             select = (f"SELECT * FROM ({select}) AS chosen "
                       "WHERE chosen.measurement_uid NOT IN (SELECT alias FROM uid_aliases)")
-        with self._memory_guard(), self._transaction():
+        with self._memory_guard(), transaction(self.con):
             added = self._inserted(f"INSERT OR IGNORE INTO measurements ({', '.join(columns)}) {select}", params)
             if added and can is not None:
                 self._keep_cans({can.can_id})
@@ -187,20 +188,6 @@ class MeasurementWriter(StoreQueries):
         the rows OR IGNORE skipped: no count of the whole table before and after)."""
         found = self.con.execute(sql, params).fetchone()
         return int(found[0]) if found else 0
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        with suppress(duckdb.TransactionException):  # a commit that failed ended the transaction already
-            self.con.execute("ROLLBACK")
 
     @contextmanager
     def _memory_guard(self) -> Iterator[None]:

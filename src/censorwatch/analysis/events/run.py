@@ -25,6 +25,7 @@ from censorwatch.analysis.events import tables
 from censorwatch.analysis.events.country import CountryParams, country_events
 from censorwatch.analysis.events.detector import Event, Params
 from censorwatch.analysis.events.series import GroupState, SeriesGroup, Tally
+from censorwatch.store.transaction import transaction
 
 TARGET_SQL = "coalesce(domain, input, test_name)"  # as analysis/aggregates.py
 ROW_HASH = "hash(measurement_uid, verdict, blocking)"
@@ -137,16 +138,11 @@ def _finish_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
 def _reset(con: duckdb.DuckDBPyConnection, key: str, since: datetime | None) -> None:
     """Forget everything computed before, in one transaction with the new parameters: a run
     killed after this starts from scratch again, which is what the parameters ask for."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM events")
         con.execute("DELETE FROM events_series_state")
         con.execute("INSERT OR REPLACE INTO events_meta VALUES ('params', ?), ('since', ?)",
                     [key, since.isoformat() if since else ""])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _drop_changed(con: duckdb.DuckDBPyConnection, since: datetime | None) -> int:
@@ -162,8 +158,7 @@ def _drop_changed(con: duckdb.DuckDBPyConnection, since: datetime | None) -> int
             GROUP BY ALL
         ) m USING (target, probe_cc, probe_asn)
         WHERE m.seen IS DISTINCT FROM s.seen OR m.digest IS DISTINCT FROM s.digest"""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE ev_changed AS {changed}", args)
         count = int(con.execute("SELECT count(*) FROM ev_changed").fetchall()[0][0])
         if count:
@@ -172,10 +167,6 @@ def _drop_changed(con: duckdb.DuckDBPyConnection, since: datetime | None) -> int
             con.execute("DELETE FROM events_series_state e USING ev_changed c WHERE e.target = c.target AND "
                         "e.probe_cc = c.probe_cc AND e.probe_asn = c.probe_asn")
         con.execute("DROP TABLE ev_changed")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return count
 
 

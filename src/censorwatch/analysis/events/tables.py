@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from censorwatch.analysis.events.detector import Event
 from censorwatch.analysis.events.series import GroupState
+from censorwatch.store.transaction import transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -131,8 +132,7 @@ def write_groups(
     con.register("ev_states", states)
     con.register("ev_new_events", events_table(events))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(
                 "DELETE FROM events e USING ev_states s WHERE e.probe_asn IS NOT NULL AND e.target = s.target "
                 "AND e.probe_cc = s.probe_cc AND e.probe_asn = s.probe_asn AND (s.fresh OR e.end_time IS NULL)"
@@ -146,10 +146,6 @@ def write_groups(
                 "FROM ev_states"
             )
             con.execute(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM ev_new_events")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("ev_states")
         con.unregister("ev_new_events")
@@ -158,14 +154,9 @@ def write_groups(
 def replace_country_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
     con.register("ev_country", events_table(events))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("DELETE FROM events WHERE probe_asn IS NULL")
             con.execute(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM ev_country")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("ev_country")
 
