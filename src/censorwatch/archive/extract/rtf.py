@@ -166,13 +166,7 @@ class _Reader:
             self._bytes(chunk)
 
     def _hex(self, escapes: bytes) -> None:
-        chunk = bytes.fromhex(escapes.replace(b"\\'", b"").decode("ascii"))
-        if self.skip:
-            taken = min(self.skip, len(chunk))
-            self.skip -= taken
-            chunk = chunk[taken:]
-        if chunk:
-            self._bytes(chunk)
+        self._text(bytes.fromhex(escapes.replace(b"\\'", b"").decode("ascii")))
 
     def _bytes(self, chunk: bytes) -> None:
         if self._out() is None:
