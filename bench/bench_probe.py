@@ -21,7 +21,7 @@ from pathlib import Path
 def phase(args: argparse.Namespace) -> None:
     from censorwatch.analysis.store_sink import StoreSink
     from censorwatch.probe.config import ProbeConfig, parse_host_port
-    from censorwatch.probe.runner import ProbeRunner
+    from censorwatch.probe.runner import ProbeRunner, web_jobs
 
     spec = json.loads(args.phase)
     config = ProbeConfig(
@@ -30,7 +30,7 @@ def phase(args: argparse.Namespace) -> None:
     )
     sink = StoreSink(None)  # verdicts computed as in a real run; no store I/O in the figure
     started = time.monotonic()
-    summary = asyncio.run(ProbeRunner(config, spec["concurrency"], [sink]).run(spec["urls"]))
+    summary = asyncio.run(ProbeRunner(config, spec["concurrency"], [sink]).run(web_jobs(spec["urls"])))
     elapsed = time.monotonic() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"measured": summary.measured, "seconds": elapsed, "peak_mib": peak_mib}))

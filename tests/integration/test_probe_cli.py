@@ -61,7 +61,7 @@ def test_interrupt_then_resume(tmp_path: Path) -> None:
 
         done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
         assert done.returncode == 0, done.stderr
-        assert f"resuming: {len(first)} of {len(urls)}" in done.stderr
+        assert f"resuming: {len(first)} of {len(urls)} measurements" in done.stderr
         assert "skipped 1 inputs" in done.stderr
         assert "measurements" in done.stdout  # the summary table
         every = _lines(output)

@@ -10,7 +10,7 @@ import pytest
 
 from censorwatch.analysis import analyse
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.runner import ProbeRunner
+from censorwatch.probe.runner import ProbeRunner, web_jobs
 from censorwatch.services.test_helper import BackgroundTestHelper, HelperConfig
 from tests.integration.hostile_servers import Servers, garbage, hang, huge, ok, trickle
 
@@ -26,7 +26,7 @@ def test_hostile_servers_never_stall_the_run() -> None:
         runner = ProbeRunner(config, concurrency=8, sinks=[lambda m: results.__setitem__(m["input"], m)])
         urls = [servers.url(name) for name in handlers]
         started = time.monotonic()
-        summary = asyncio.run(runner.run(urls))
+        summary = asyncio.run(runner.run(web_jobs(urls)))
         elapsed = time.monotonic() - started
     assert summary.measured == len(urls)
     assert elapsed < 20, f"the run took {elapsed:.1f}s"
@@ -50,7 +50,7 @@ def test_unknown_host_and_unreachable_helper_are_recorded_not_fatal() -> None:
     with Servers({"ok": ok}) as servers:
         results: list[dict[str, Any]] = []
         config = ProbeConfig(test_helper="http://127.0.0.1:9/", timeout=1.0)
-        summary = asyncio.run(ProbeRunner(config, sinks=[results.append]).run([servers.url("ok")]))
+        summary = asyncio.run(ProbeRunner(config, sinks=[results.append]).run(web_jobs([servers.url("ok")])))
     assert summary.measured == 1
     test_keys = results[0]["test_keys"]
     assert test_keys["control_failure"]

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from censorwatch.probe import runner as runner_module
+from censorwatch.probe import web_connectivity
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.runner import ProbeRunner
+from censorwatch.probe.experiment import ExperimentContext
+from censorwatch.probe.runner import ProbeRunner, web_jobs
 
 
-async def _swallowing_measure(url: str, config: ProbeConfig, control: object, report_id: str) -> dict[str, Any]:
+async def _swallowing_measure(url: str | None, context: ExperimentContext) -> dict[str, Any]:
     with contextlib.suppress(asyncio.CancelledError):  # lost here, as in the old close()
         await asyncio.sleep(30)
     await asyncio.sleep(30)  # and the measurement goes on, as against a server that hangs
@@ -22,12 +23,12 @@ async def _swallowing_measure(url: str, config: ProbeConfig, control: object, re
 
 
 def test_interrupted_run_ends_although_a_cancel_was_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner_module, "measure", _swallowing_measure)
+    monkeypatch.setattr(web_connectivity, "measure", _swallowing_measure)
     delivered: list[dict[str, Any]] = []
 
     async def scenario() -> tuple[bool, bool]:
         probe = ProbeRunner(ProbeConfig(timeout=10), concurrency=2, sinks=[delivered.append])
-        run = asyncio.create_task(probe.run([f"http://site{i}.example/" for i in range(20)]))
+        run = asyncio.create_task(probe.run(web_jobs([f"http://site{i}.example/" for i in range(20)])))
         await asyncio.sleep(0.2)
         run.cancel()
         done, _ = await asyncio.wait([run], timeout=10)

@@ -1,4 +1,5 @@
-"""`censorwatch probe`: Web Connectivity for URLs from arguments or a Citizen Lab test list."""
+"""`censorwatch probe`: Web Connectivity for URLs from arguments or a Citizen Lab test list, and the
+other tests (messengers, Tor, OpenVPN, DNS over HTTPS/TLS, HTTP/3, throttling) with --test."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ from censorwatch.model.measurement import WITHHELD_ASN, WITHHELD_CC
 from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.consent import current_consent
+from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
+from censorwatch.probe.experiments import DEFAULT_TEST
 from censorwatch.probe.geoip_db import Network
 from censorwatch.probe.geoip_db import default_db_path as default_geoip_db
 from censorwatch.probe.geolocation import locate_sync
+from censorwatch.probe.job_plan import PlanError, plan_jobs
 from censorwatch.probe.public_services import default_stun_servers, default_test_helpers, ooni_collector
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
 from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
@@ -174,9 +178,19 @@ def probe(
     collector: Annotated[
         str | None, typer.Option("--collector", help="Collector URL: submit each measurement as it finishes.")
     ] = None,
+    tests: Annotated[
+        list[str] | None,
+        typer.Option("--test", help="Test to run; repeatable (web_connectivity, telegram, signal, whatsapp, "
+                     "facebook_messenger, vanilla_tor, tor, openvpn, dnscheck, http3, throttling)."),
+    ] = None,
+    endpoints_file: Annotated[
+        Path | None,
+        typer.Option("--endpoints", help="Endpoints file replacing the shipped one (docs/probe-endpoints.md)."),
+    ] = None,
     fmt: TableJsonOrCsv = "table",
 ) -> None:
-    """Measure whether URLs are reachable from this network and how they are blocked."""
+    """Measure whether URLs, messengers and circumvention tools are reachable from this network, and how
+    they are blocked."""
     if current_consent() is None:
         fail("censorwatch probe measures nothing until you have read what a measurement reveals and "
              "agreed: run `censorwatch onboard` first (`censorwatch onboard --yes` in scripts)")
@@ -192,16 +206,21 @@ def probe(
         fail(str(error))
     if skipped:
         stderr.print(f"skipped {len(skipped)} inputs that are not http(s) URLs (first: {skipped[0]!r})")
-    if not targets and not skipped:
-        fail("nothing to measure: give URLs or --list FILE.csv")
+    try:
+        endpoints = load_endpoints(endpoints_file)
+        jobs = plan_jobs(tests or [DEFAULT_TEST], targets, endpoints)
+    except (EndpointsError, PlanError) as error:
+        if skipped and not targets:
+            fail(f"nothing to measure: none of the {len(skipped)} inputs is an http(s) URL")
+        fail(str(error))
     already = repair_and_read_inputs(output) if output is not None else set()
-    todo = [url for url in targets if url not in already]
+    todo = [job for job in jobs if (job.test_name, job.input) not in already]
     if already:
-        stderr.print(f"resuming: {len(targets) - len(todo)} of {len(targets)} URLs already in {output}")
+        stderr.print(f"resuming: {len(jobs) - len(todo)} of {len(jobs)} measurements already in {output}")
     # Located only once there is something to measure: a mistyped list costs no STUN request.
     network = _whereabouts(cc, asn, no_geolocate, stun, source_address, timeout)
     config = _config(resolver_addr, test_helper or [], ca_file, source_address, timeout, network)
-    if not test_helper:
+    if not test_helper and any(job.test_name == DEFAULT_TEST for job in todo):
         stderr.print(f"control: OONI's public test helpers, first of {', '.join(config.controls)}", highlight=False)
     try:
         store = Store(db_path(db))
@@ -212,11 +231,11 @@ def probe(
     uploader = collector_sink(collector, db)  # spools what the collector cannot take now
     summary = RunSummary()
     try:
-        with progress("probing", total=len(todo), unit="URLs") as reporter:
+        with progress("probing", total=len(todo), unit="measurements") as reporter:
             sinks: list[Sink] = [store_sink] + ([results] if results else []) + [lambda _: reporter.advance()]
             if uploader is not None:
                 sinks.append(uploader)
-            runner = ProbeRunner(config, concurrency, sinks)
+            runner = ProbeRunner(config, concurrency, sinks, endpoints)
             summary = runner.summary
             asyncio.run(runner.run(todo))
     except KeyboardInterrupt:
@@ -231,7 +250,7 @@ def probe(
             stderr.print(uploader.summary_line(), highlight=False)
     emit(fmt, _summary_rows(store_sink), SUMMARY_FIELDS, lambda: _summary_table(store_sink, summary))
     for reason, count in summary.errors.most_common():
-        stderr.print(f"{count} URLs recorded as failures: {reason}")
+        stderr.print(f"{count} measurements recorded as failures: {reason}")
     if summary.interrupted:
-        stderr.print(f"interrupted after {summary.measured} URLs; re-run with the same --output to resume")
+        stderr.print(f"interrupted after {summary.measured} measurements; re-run with the same --output to resume")
         raise typer.Exit(130)

@@ -1,4 +1,4 @@
-"""Per-source TCP interference the kernel must do (a dropped SYN cannot be emulated in user space): iptables
+"""Per-source TCP and UDP interference the kernel must do (a dropped SYN cannot be emulated in user space): iptables
 rules in a chain of the lab's own, jumped to from INPUT, always removed on stop (and at exit as a last resort)."""
 
 from __future__ import annotations
@@ -7,7 +7,16 @@ import atexit
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from censorwatch.lab.app_lab import FirewallRule
+
+_TARGETS = {
+    "drop": ("DROP",),
+    "reject-rst": ("REJECT", "--reject-with", "tcp-reset"),
+    "reject": ("REJECT", "--reject-with", "icmp-port-unreachable"),
+}
 
 
 class IptablesError(RuntimeError):
@@ -36,7 +45,7 @@ class LabFirewall:
     installed: bool = False
     _binary: str = ""
 
-    def install(self, drop_ports: list[int], reject_ports: list[int], destination: str = "127.0.0.1") -> None:
+    def install(self, rules: Iterable[FirewallRule]) -> None:
         binary = shutil.which("iptables")
         if binary is None:
             raise IptablesError("iptables not found")
@@ -46,11 +55,9 @@ class LabFirewall:
         self._check(_run(binary, "-N", self.chain))
         self.installed = True
         atexit.register(self.remove)
-        base = ["-A", self.chain, "-p", "tcp", "-s", self.source, "-d", destination, "--dport"]
-        for port in drop_ports:
-            self._check(_run(binary, *base, str(port), "-j", "DROP"))
-        for port in reject_ports:
-            self._check(_run(binary, *base, str(port), "-j", "REJECT", "--reject-with", "tcp-reset"))
+        for rule in rules:
+            self._check(_run(binary, "-A", self.chain, "-p", rule.protocol, "-s", self.source, "-d", rule.destination,
+                             "--dport", str(rule.port), "-j", *_TARGETS[rule.action]))
         self._check(_run(binary, "-I", "INPUT", "1", "-j", self.chain))
 
     def _check(self, result: subprocess.CompletedProcess[str]) -> None:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import importlib
 import ipaddress
+import pkgutil
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from censorwatch.lab import sites
+from censorwatch.lab import scenarios, sites
+from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
 from censorwatch.lab.cases import SPECS, CaseSpec, LabCase
 from censorwatch.lab.dns_server import NXDOMAIN, LabDnsServer, Zone
 from censorwatch.lab.iptables import IptablesError, LabFirewall, iptables_usable
 from censorwatch.lab.origin import Handler, LabListener
 from censorwatch.lab.pki import LAB_DOMAIN, LabPki, create_pki
+from censorwatch.probe.endpoints_file import write_endpoints
 from censorwatch.services.test_helper import HelperConfig, TestHelperServer
 
 ORIGIN_IP = "127.0.0.1"
@@ -41,7 +46,9 @@ def _reserve(host: str, port: int) -> socket.socket:
 
 
 class Lab:
-    def __init__(self, workdir: Path, censored_source: str = "127.0.0.2", use_iptables: bool | None = None) -> None:
+    def __init__(self, workdir: Path, censored_source: str = "127.0.0.2", use_iptables: bool | None = None,
+                 tests: Collection[str] | None = None) -> None:
+        """`tests`: the probe tests whose scenarios to start besides the web cases (None: all)."""
         address = ipaddress.ip_address(censored_source)
         if address.version != 4 or not address.is_loopback or censored_source == ORIGIN_IP:
             raise ValueError(f"censored source must be a 127.0.0.0/8 address other than {ORIGIN_IP}")
@@ -55,6 +62,8 @@ class Lab:
         self.test_helper_url = ""
         self.ca_file = self.workdir / "lab-ca.pem"
         self.cases: list[LabCase] = []
+        self.app_cases: list[AppCase] = []
+        self.tests = None if tests is None else frozenset(tests)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._listeners: list[LabListener] = []
@@ -62,6 +71,7 @@ class Lab:
         self._dns: LabDnsServer | None = None
         self._helper: TestHelperServer | None = None
         self._firewall: LabFirewall | None = None
+        self._on_close: list[Any] = []
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -79,18 +89,19 @@ class Lab:
         self._thread = threading.Thread(target=self._loop.run_forever, name="censorwatch-lab", daemon=True)
         self._thread.start()
         try:
-            drop, reject = self._call(self._start_servers(pki))
+            rules = self._call(self._start_servers(pki, want_iptables))
             if want_iptables:
                 self._firewall = LabFirewall(self.censored_source)
-                self._firewall.install(drop, reject, ORIGIN_IP)
+                self._firewall.install(rules)
                 self.iptables_active = self.used_iptables = True
+            self._write_endpoint_files()
         except (OSError, IptablesError, LabError):
             self.stop()
             raise
 
-    def _call(self, coroutine: Coroutine[Any, Any, tuple[list[int], list[int]]]) -> tuple[list[int], list[int]]:
+    def _call(self, coroutine: Coroutine[Any, Any, list[FirewallRule]]) -> list[FirewallRule]:
         assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=60)
 
     def stop(self) -> None:
         """Idempotent; removes the iptables rules first, whatever else fails."""
@@ -123,6 +134,35 @@ class Lab:
     def runnable_cases(self) -> list[LabCase]:
         return [case for case in self.cases if self.iptables_active or not case.needs_root]
 
+    @property
+    def runnable_app_cases(self) -> list[AppCase]:
+        return [case for case in self.app_cases if self.iptables_active or not case.needs_root]
+
+    def app_case(self, name: str) -> AppCase:
+        return next(case for case in self.app_cases if case.name == name)
+
+    def endpoints_file(self, case: AppCase) -> Path:
+        return self.workdir / "endpoints" / f"{case.name}.yaml"
+
+    def _write_endpoint_files(self) -> None:
+        if not self.app_cases:
+            return
+        (self.workdir / "endpoints").mkdir(parents=True, exist_ok=True)
+        for case in self.app_cases:
+            write_endpoints(self.endpoints_file(case), {case.test_name: case.section})
+
+    def app_probe_command(self, case: AppCase, output: Path | None = None) -> list[str]:
+        """`censorwatch probe --test NAME --endpoints FILE` through the lab, from the censored source."""
+        command = ["censorwatch", "probe", *case.inputs, "--test", case.test_name,
+                   "--endpoints", str(self.endpoints_file(case)), *self._probe_network_options()]
+        if output is not None:
+            command += ["--output", str(output)]
+        return command
+
+    def _probe_network_options(self) -> list[str]:
+        return ["--resolver", self.resolver, "--test-helper", self.test_helper_url, "--ca-file", str(self.ca_file),
+                "--source-address", self.censored_source, "--probe-cc", "RU"]
+
     def case(self, name: str) -> LabCase:
         return next(case for case in self.cases if case.name == name)
 
@@ -144,43 +184,27 @@ class Lab:
                 )
 
     def probe_command(self, test_list: Path, output: Path | None = None) -> list[str]:
-        command = [
-            "censorwatch",
-            "probe",
-            "--list",
-            str(test_list),
-            "--resolver",
-            self.resolver,
-            "--test-helper",
-            self.test_helper_url,
-            "--ca-file",
-            str(self.ca_file),
-            "--source-address",
-            self.censored_source,
-            "--probe-cc",
-            "RU",
-        ]
+        command = ["censorwatch", "probe", "--list", str(test_list), *self._probe_network_options()]
         if output is not None:
             command += ["--output", str(output)]
         return command
 
     # --- inside the lab's event loop --------------------------------------------------------------------------
 
-    async def _start_servers(self, pki: LabPki) -> tuple[list[int], list[int]]:
+    async def _start_servers(self, pki: LabPki, iptables: bool) -> list[FirewallRule]:
         zone = Zone(LAB_DOMAIN, self.censored_source)
         self._dns = LabDnsServer(zone)
         host, port = await self._dns.start(ORIGIN_IP)
         self.resolver = f"{host}:{port}"
-        drop_ports: list[int] = []
-        reject_ports: list[int] = []
+        rules: list[FirewallRule] = []
         for spec in SPECS:
             hostname = f"{spec.name}.{LAB_DOMAIN}"
             case_port = self._start_case(spec, hostname, pki, zone)
             zone.honest[hostname] = ORIGIN_IP
             if spec.name == "tcp-drop":
-                drop_ports.append(case_port)
+                rules.append(FirewallRule("tcp", ORIGIN_IP, case_port, "drop"))
             elif spec.name == "tcp-reject":
-                reject_ports.append(case_port)
+                rules.append(FirewallRule("tcp", ORIGIN_IP, case_port, "reject-rst"))
             self.cases.append(
                 LabCase(
                     spec.name,
@@ -201,7 +225,13 @@ class Lab:
         )
         self._helper = TestHelperServer(helper_config)
         self.test_helper_url = await self._helper.start(ORIGIN_IP, 0)
-        return drop_ports, reject_ports
+        env = AppLabEnv(self.workdir, self.censored_source, ORIGIN_IP, zone, pki.trusted, pki.ca_file, iptables,
+                        self._listen)
+        self._on_close = env.on_close
+        for module in _scenario_modules():
+            if self.tests is None or self.tests & set(module.TEST_NAMES):
+                self.app_cases.extend(await module.start(env))
+        return rules + env.firewall_rules
 
     def _listen(self, host: str, port: int, handler: Handler) -> int:
         listener = LabListener(host, port, handler, self.censored_source)
@@ -263,6 +293,11 @@ class Lab:
         raise LabError(f"no port free on both {ORIGIN_IP} and {other_ip}")
 
     async def _close_servers(self) -> None:
+        for close in reversed(self._on_close):
+            # One scenario failing to stop must not keep the others running.
+            with contextlib.suppress(Exception):
+                await close()
+        self._on_close = []
         if self._helper is not None:
             await self._helper.close()
         for listener in self._listeners:
@@ -270,3 +305,9 @@ class Lab:
         self._listeners.clear()
         if self._dns is not None:
             await self._dns.close()
+
+
+def _scenario_modules() -> list[Any]:
+    """Every module of censorwatch.lab.scenarios, in name order (lab/app_lab.py says what one exposes)."""
+    names = sorted(info.name for info in pkgutil.iter_modules(scenarios.__path__))
+    return [importlib.import_module(f"{scenarios.__name__}.{name}") for name in names]

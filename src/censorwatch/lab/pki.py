@@ -93,6 +93,7 @@ def server_context(authority: Authority, names: list[str], directory: Path, stem
 @dataclass(frozen=True)
 class LabPki:
     ca_file: Path
+    trusted: Authority  # the lab CA: scenarios issue their own certificates from it
     honest: ssl.SSLContext  # signed by the trusted lab CA
     mitm: ssl.SSLContext  # same names, signed by a CA nobody trusts
 
@@ -106,6 +107,7 @@ def create_pki(directory: Path) -> LabPki:
     names = [f"*.{LAB_DOMAIN}", LAB_DOMAIN]
     return LabPki(
         ca_file=ca_file,
+        trusted=trusted,
         honest=server_context(trusted, names, directory, "lab-server"),
         mitm=server_context(untrusted, names, directory, "lab-mitm"),
     )

@@ -18,7 +18,9 @@ TCP_IP: Final = "tcp_ip"
 TLS: Final = "tls"
 HTTP_FAILURE: Final = "http-failure"
 HTTP_DIFF: Final = "http-diff"
-BLOCKING_TYPES: Final = (DNS, TCP_IP, TLS, HTTP_FAILURE, HTTP_DIFF)
+QUIC: Final = "quic"  # QUIC/HTTP/3 fails where TCP and TLS to the same server work (probe test http3)
+THROTTLING: Final = "throttling"  # reachable, but far slower than the control (probe test throttling)
+BLOCKING_TYPES: Final = (DNS, TCP_IP, TLS, HTTP_FAILURE, HTTP_DIFF, QUIC, THROTTLING)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from typing import IO, Any
 import orjson
 
 
-def repair_and_read_inputs(path: Path) -> set[str]:
-    """Inputs already measured in `path`; cuts a torn or unparsable tail left by a killed run."""
+def repair_and_read_inputs(path: Path) -> set[tuple[str, str | None]]:
+    """(test_name, input) pairs already measured in `path`; cuts a torn or unparsable tail left
+    by a killed run."""
     if not path.exists():
         return set()
-    done: set[str] = set()
+    done: set[tuple[str, str | None]] = set()
     good_end = 0
     with path.open("rb") as handle:
         for line in handle:
@@ -25,8 +26,9 @@ def repair_and_read_inputs(path: Path) -> set[str]:
                 document = orjson.loads(line)
             except orjson.JSONDecodeError:
                 break
-            if isinstance(document, dict) and isinstance(document.get("input"), str):
-                done.add(document["input"])
+            if isinstance(document, dict) and isinstance(document.get("test_name"), str):
+                measured = document.get("input")
+                done.add((document["test_name"], measured if isinstance(measured, str) else None))
             good_end += len(line)
     if good_end != path.stat().st_size:
         with path.open("r+b") as handle:

@@ -6,56 +6,43 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from censorwatch.analysis.web_connectivity_keys import ooni_keys
 from censorwatch.model import failures
-from censorwatch.model.measurement import (
-    DATA_FORMAT_VERSION,
-    SCRUBBED_IP,
-    format_time,
-    new_measurement_uid,
-)
+from censorwatch.model.measurement import SCRUBBED_IP
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.control_client import ControlClient
 from censorwatch.probe.dns_lookup import DnsLookup, lookup
 from censorwatch.probe.endpoints import endpoint, measure_endpoint
+from censorwatch.probe.experiment import ExperimentContext, finish, new_measurement
 from censorwatch.probe.http_fetch import fetch
 
 TEST_NAME = "web_connectivity"
 TEST_VERSION = "0.4.3"
 
 
-def base_measurement(url: str, config: ProbeConfig, report_id: str, started: datetime) -> dict[str, Any]:
-    """df-000 base keys. probe_ip is OONI's scrubbed value: we never learn or keep our own IP."""
-    return {
-        "annotations": {"engine_name": "censorwatch", "platform": "linux"},
-        "data_format_version": DATA_FORMAT_VERSION,
-        "input": url,
-        "measurement_start_time": format_time(started),
-        "probe_asn": config.probe_asn,
-        "probe_cc": config.probe_cc,
-        "probe_ip": SCRUBBED_IP,
-        "probe_network_name": config.probe_network_name,
-        "report_id": report_id,
-        "resolver_asn": "AS0",
-        "resolver_ip": SCRUBBED_IP,
-        "resolver_network_name": None,
-        "software_name": config.software_name,
-        "software_version": config.software_version,
-        "test_helpers": {},  # filled with the helper that answered, once one has
-        "test_name": TEST_NAME,
-        "test_version": TEST_VERSION,
-        "test_start_time": format_time(started),
-    }
+TAKES_URLS = True
 
 
-async def measure(url: str, config: ProbeConfig, control: ControlClient, report_id: str) -> dict[str, Any]:
+def inputs(section: Mapping[str, Any]) -> list[str | None]:
+    """Web Connectivity measures the URLs the user gives; it has no default list."""
+    return []
+
+
+def base_measurement(url: str, context: ExperimentContext, started: datetime) -> dict[str, Any]:
+    return new_measurement(TEST_NAME, TEST_VERSION, url, context, started)
+
+
+async def measure(input: str | None, context: ExperimentContext) -> dict[str, Any]:
+    if input is None or context.control is None:
+        raise ValueError("web_connectivity measures a URL against a control")
+    url, config, control = input, context.config, context.control
     started = datetime.now(UTC)
     t0 = time.monotonic()
-    measurement = base_measurement(url, config, report_id, started)
+    measurement = base_measurement(url, context, started)
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"
@@ -97,11 +84,7 @@ async def measure(url: str, config: ProbeConfig, control: ControlClient, report_
         "control_failure": control_failure,
     }
     test_keys.update(ooni_keys(test_keys))
-    measurement["test_keys"] = test_keys
-    measurement["test_runtime"] = round(time.monotonic() - t0, 6)
-    measurement["resolver_ip"] = SCRUBBED_IP
-    measurement["measurement_uid"] = new_measurement_uid(measurement)
-    return measurement
+    return finish(measurement, test_keys, t0)
 
 
 async def _lookup(host: str, config: ProbeConfig, t0: float) -> DnsLookup:
@@ -111,13 +94,9 @@ async def _lookup(host: str, config: ProbeConfig, t0: float) -> DnsLookup:
         return DnsLookup(failure=failures.GENERIC_TIMEOUT)
 
 
-def failed_measurement(
-    url: str, config: ProbeConfig, report_id: str, started: datetime, failure: str
-) -> dict[str, Any]:
-    """A URL whose measurement could not finish (deadline, unexpected error) is still recorded,
-    with the reason, so a run never silently drops an input."""
-    measurement = base_measurement(url, config, report_id, started)
-    measurement["test_keys"] = {
+def failed_test_keys(failure: str) -> dict[str, Any]:
+    """The keys of a URL whose measurement could not finish (deadline, unexpected error)."""
+    return {
         "queries": [],
         "tcp_connect": [],
         "tls_handshakes": [],
@@ -129,6 +108,3 @@ def failed_measurement(
         "blocking": None,
         "accessible": None,
     }
-    measurement["test_runtime"] = 0.0
-    measurement["measurement_uid"] = new_measurement_uid(measurement)
-    return measurement
