@@ -31,11 +31,14 @@ install-ocr:
 		else echo "tesseract missing and not root: scanned pages will be marked 'needs OCR' (apt-get install $(OCR_PACKAGES))"; fi; \
 	fi
 
-# The lab's TCP drop and reject cases use iptables (as root); without it they are skipped.
+# The lab's per-source drops and rejects use iptables, its throttling case tc (iproute2), and the
+# probe's Tor and OpenVPN tests run Debian's tor, obfs4proxy and openvpn (as root; else those skip).
+LAB_PACKAGES := iptables iproute2 tor obfs4proxy openvpn
 install-lab:
-	@if ! command -v iptables >/dev/null && [ ! -x /usr/sbin/iptables ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; \
-		else echo "iptables missing and not root: the lab's TCP drop and reject tests will skip"; fi; \
+	@if ! command -v iptables >/dev/null && [ ! -x /usr/sbin/iptables ] || [ ! -x /usr/sbin/tc ] || \
+		[ ! -x /usr/sbin/tor ] || [ ! -x /usr/bin/obfs4proxy ] || [ ! -x /usr/sbin/openvpn ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; \
+		else echo "lab packages missing and not root: their tests will skip (apt-get install $(LAB_PACKAGES))"; fi; \
 	fi
 
 run: install install-ocr
@@ -52,7 +55,7 @@ test: install install-browser install-ocr install-lab
 
 # The benchmarks a user runs; the other bench/ modules are their phases and helpers (run by
 # them as children, with arguments). bench_archive indexes a million documents: hours on 2 cores.
-BENCHES := bench_ingest bench_rerun bench_collector bench_probe bench_registry bench_store_memory bench_web \
+BENCHES := bench_ingest bench_rerun bench_collector bench_probe bench_probe_tests bench_registry bench_store_memory bench_web \
 	bench_events bench_events_accuracy bench_archive
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done

@@ -176,6 +176,14 @@ CASES: list[tuple[str, dict[str, Any], str | None, str | None, str]] = [
         "#2344",
     ),
     ("signal old engine", m("signal", {}, measurement_start_time="2023-05-30 00:00:00"), "failure", None, "#679"),
+    (
+        "signal censorwatch engine",
+        m("signal", {"requests": [req(u) for u in SIGNAL_URLS]}, measurement_start_time="2024-06-01 00:00:00",
+          test_version="0.2.5", annotations={"engine_name": "censorwatch"}),
+        "ok",
+        None,
+        "reachable",
+    ),
     ("signal no data", m("signal", {"requests": None}), "failure", None, "no Signal"),
     (
         "signal status only",

@@ -28,6 +28,8 @@ ANALYSERS: dict[str, str] = {
     "http_header_field_manipulation": "middlebox",
     "http_invalid_request_line": "middlebox",
     "dnscheck": "dnscheck",
+    "http3": "http3",
+    "throttling": "throttling",
 }
 
 

@@ -45,8 +45,10 @@ def known_bad(measurement: Mapping[str, Any]) -> str | None:
     if version < (0, 2, 2) and when >= datetime(2022, 10, 19):
         return "signal < v0.2.2 after 2022-10-19 uses a stale CA (ooni/probe#2344)"
     annotations = measurement.get("annotations")
-    engine = annotations.get("engine_version") if isinstance(annotations, Mapping) else None
-    if _version(engine) < (3, 17, 2) and when >= datetime(2023, 5, 2):
+    annotations = annotations if isinstance(annotations, Mapping) else {}
+    # backend#679 is a bug of OONI's engine; censorwatch's own probe never had it.
+    ooni_engine = annotations.get("engine_name") != "censorwatch"
+    if ooni_engine and _version(annotations.get("engine_version")) < (3, 17, 2) and when >= datetime(2023, 5, 2):
         return "engine < 3.17.2 after 2023-05-02 gives wrong signal results (ooni/backend#679)"
     return None
 

@@ -21,9 +21,22 @@ from censorwatch.analysis.apps_common import (
     tcp_results,
     test_keys,
 )
+from censorwatch.analysis.shapes import items, mapping, text
 from censorwatch.model.verdict import ANOMALY, FAILURE, HTTP_FAILURE, OK, TCP_IP, Verdict
 
 WEB_HOSTS = ("web.telegram.org",)
+
+
+def web_endpoints(tk: Mapping[str, Any]) -> set[str]:
+    """ip:port of Telegram Web's connections. probe-cli puts the web's TCP connects in the same
+    tcp_connect list as the DCs'; the DCs speak plain HTTP, so an endpoint that had a TLS
+    handshake for web.telegram.org is the web's."""
+    return {text(h.get("address")) or "" for h in map(mapping, items(tk.get("tls_handshakes")))
+            if any(host in (text(h.get("server_name")) or "") for host in WEB_HOSTS)}
+
+
+def _endpoint(ip: str, port: int | None) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def ooni_claim(tk: Mapping[str, Any]) -> str | None:
@@ -55,7 +68,8 @@ def analyse(measurement: Mapping[str, Any]) -> Verdict:
                 web_failure = (failure, url)
             continue
         dc_requests.append(failure)
-    dc_tcp = [row for row in tcp if not any(host in row[0] for host in WEB_HOSTS)]
+    web = web_endpoints(tk)
+    dc_tcp = [row for row in tcp if _endpoint(row[0], row[1]) not in web]
     failures = [row[3] for row in dc_tcp if not row[2]] + [f for f in dc_requests if f]
     if not dc_tcp and not dc_requests and not web_seen:
         return Verdict(FAILURE, None, "no Telegram endpoint was measured", ooni_blocking=claimed)

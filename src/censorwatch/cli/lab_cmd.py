@@ -51,6 +51,17 @@ def _table(lab: Lab) -> Table:
     return table
 
 
+def _app_table(lab: Lab) -> Table:
+    table = Table(title="cases of the other tests (probe --test NAME --endpoints FILE)")
+    for column in ("case", "test", "expected verdict", "expected blocking", "runs"):
+        table.add_column(column)
+    for case in lab.app_cases:
+        runnable = lab.iptables_active or not case.needs_root
+        table.add_row(case.name, case.test_name, case.expected_verdict, case.expected_blocking or "-",
+                      "yes" if runnable else "no (needs root + iptables)")
+    return table
+
+
 @app.command("lab")
 def lab(
     workdir: Annotated[
@@ -62,6 +73,10 @@ def lab(
     no_iptables: Annotated[
         bool, typer.Option("--no-iptables", help="Skip the cases that need iptables (TCP drop and reject).")
     ] = False,
+    tests: Annotated[
+        list[str] | None,
+        typer.Option("--test", help="Start the scenarios of these probe tests only (default: all); repeatable."),
+    ] = None,
 ) -> None:
     """Run the censor emulator on loopback until Ctrl-C: DNS, TCP, TLS and HTTP interference by source address."""
     # Here, not at the top: the lab's TLS imports would slow every other command's start.
@@ -70,7 +85,8 @@ def lab(
     directory = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="censorwatch-lab-"))
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        the_lab = Lab(directory, censored_source=censored_source, use_iptables=False if no_iptables else None)
+        the_lab = Lab(directory, censored_source=censored_source, use_iptables=False if no_iptables else None,
+                      tests=tests)
     except (OSError, ValueError) as error:
         fail(str(error))
     with _stop_on_signal() as stop:
@@ -99,6 +115,11 @@ def _run(the_lab: Lab, directory: Path, stop: threading.Event) -> None:
         show("\nProbe through the lab with (once per user first: `censorwatch onboard`, what probing reveals):",
              highlight=False)
         print(shlex.join(command), flush=True)
+        if the_lab.app_cases:
+            show(_app_table(the_lab))
+            example = the_lab.runnable_app_cases[0] if the_lab.runnable_app_cases else the_lab.app_cases[0]
+            show(f"\nEach case has its endpoints file in {directory / 'endpoints'}; for example:", highlight=False)
+            print(shlex.join(the_lab.app_probe_command(example)), flush=True)
         stderr.print("\nlab running; Ctrl-C to stop", highlight=False)
         while not stop.wait(0.5):
             pass

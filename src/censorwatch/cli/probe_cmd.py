@@ -30,6 +30,7 @@ from censorwatch.probe.job_plan import PlanError, plan_jobs
 from censorwatch.probe.public_services import default_stun_servers, default_test_helpers, ooni_collector
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
 from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
+from censorwatch.probe.throttling_history import StoreHistory
 from censorwatch.sources.test_lists import TestListError, is_probeable_url, read_test_list
 from censorwatch.store import Store
 
@@ -235,7 +236,8 @@ def probe(
             sinks: list[Sink] = [store_sink] + ([results] if results else []) + [lambda _: reporter.advance()]
             if uploader is not None:
                 sinks.append(uploader)
-            runner = ProbeRunner(config, concurrency, sinks, endpoints)
+            # Throttling is judged against this network's earlier runs in the same store.
+            runner = ProbeRunner(config, concurrency, sinks, endpoints, StoreHistory(store))
             summary = runner.summary
             asyncio.run(runner.run(todo))
     except KeyboardInterrupt:

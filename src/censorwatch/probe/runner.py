@@ -24,6 +24,7 @@ from censorwatch.probe.web_connectivity import failed_test_keys
 
 Sink = Callable[[dict[str, Any]], None]
 PER_HOST_LIMIT = 4
+ALONE = frozenset({"throttling"})  # tests whose measurements must not overlap one another
 STOP_GRACE_SECONDS = 1.0
 
 
@@ -72,8 +73,11 @@ class ProbeRunner:
         return self._report_ids[test_name]
 
     def _gate(self, job: Job) -> asyncio.Semaphore:
+        # Throttling: one download at a time, or two would share the link and measure each other.
         # URLs: a few at a time per host, as a browser would. Tests without URLs: a few at a time per
         # test, so a run of many inputs does not start dozens of tor or openvpn processes at once.
+        if job.test_name in ALONE:
+            return self._gates.setdefault(f"test:{job.test_name}", asyncio.Semaphore(1))
         key = urlsplit(job.input).hostname or "" if job.input and "://" in job.input else f"test:{job.test_name}"
         return self._gates.setdefault(key, asyncio.Semaphore(PER_HOST_LIMIT))
 
