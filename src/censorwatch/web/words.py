@@ -36,6 +36,14 @@ BLOCKING_WORDS: dict[str, tuple[str, str]] = {
         "The probe got a page that differs from the one the control got (status, size, title or headers), "
         "as a blockpage would.",
     ),
+    "quic": (
+        "QUIC blocked",
+        "HTTP/3 over QUIC failed while HTTPS over TCP and TLS to the same server worked.",
+    ),
+    "throttling": (
+        "Throttled",
+        "The service was reachable but far slower than a control download measured in the same run.",
+    ),
 }
 
 

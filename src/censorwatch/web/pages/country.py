@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from censorwatch.web import charts, worldmap
+from censorwatch.web.apps_table import apps_table
 from censorwatch.web.pages.common import strip_json
 from censorwatch.web.queries import aggregate, make_filters, search
 from censorwatch.web.render import NotFound, page
@@ -38,6 +39,8 @@ def build(cur: duckdb.DuckDBPyConnection, cc: str, since: str | None, until: str
         "methods": methods,
         "tests": aggregate(cur, ["test"], f, order="total"),
         "latest_blocked": search(cur, blocked, limit=15).rows,
+        # The period applies, the test filter does not: the table is about the app tests.
+        "apps": apps_table(cur, f.probe_cc or cc, f.since, f.until),
     }
 
 
