@@ -154,7 +154,37 @@ class LabListener:
             self._sock.close()
 
 
+class Blackhole:
+    """A listening socket whose accept queue is full and never drained: the kernel drops every
+    further SYN to its address and port (a full queue drops, it does not refuse), so a connect
+    times out as when a censor drops the packets on the way. Needs no root, but drops for every
+    source, not only the censored one: give it an address no honest client uses."""
+
+    def __init__(self, host: str) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self.listener.bind((host, 0))
+            self.listener.listen(0)  # a queue of one: the filler below takes it
+            self.port: int = self.listener.getsockname()[1]
+            self.filler.settimeout(2.0)
+            self.filler.connect((host, self.port))
+        except OSError:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        for sock in (self.filler, self.listener):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    async def close(self) -> None:
+        self._close()
+
+
+
 __all__ = [
+    "Blackhole",
     "Conn",
     "Handler",
     "LabListener",

@@ -185,8 +185,8 @@ def ab_split(name: str) -> Handler:
     return handle
 
 
-def reset_on_connect(name: str) -> Handler:
-    """Accept, then RST at once for the censored source, before any TLS or HTTP byte."""
+def reset_censored(inner: Handler) -> Handler:
+    """Accept, then RST the censored source before any TLS or HTTP byte; everyone else gets `inner`."""
 
     async def handle(conn: Conn) -> None:
         if conn.censored:
@@ -195,9 +195,18 @@ def reset_on_connect(name: str) -> Handler:
             await asyncio.sleep(0.2)
             reset(conn.sock)
             return
-        await _serve(conn, None, honest_page(name))
+        await inner(conn)
 
     return handle
+
+
+def reset_on_connect(name: str) -> Handler:
+    """The honest page for everyone but the censored source, which is reset after the connect."""
+
+    async def serve(conn: Conn) -> None:
+        await _serve(conn, None, honest_page(name))
+
+    return reset_censored(serve)
 
 
 def sni_reset(name: str, context: ssl.SSLContext, blocked: frozenset[str]) -> Handler:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
 from censorwatch.lab.dns_server import NXDOMAIN
+from censorwatch.lab.origin import Blackhole
 from censorwatch.lab.pki import LAB_DOMAIN, make_authority, server_context
-from censorwatch.lab.scenarios.facebook_messenger import Blackhole
 from censorwatch.lab.sites import sni_reset
 
 TEST_NAMES = ("signal",)

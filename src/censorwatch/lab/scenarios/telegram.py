@@ -12,13 +12,12 @@ ClientHello reset by server name -> tls."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
-from censorwatch.lab.origin import Conn, Handler, reset
+from censorwatch.lab.origin import Handler
 from censorwatch.lab.pki import LAB_DOMAIN
-from censorwatch.lab.sites import page_site, sni_reset
+from censorwatch.lab.sites import page_site, reset_censored, sni_reset
 
 TEST_NAMES = ("telegram",)
 WEB_HOST = "web.telegram.org"
@@ -26,20 +25,6 @@ WEB_URL = f"https://{WEB_HOST}/"
 DATACENTERS = 2
 BIND_ATTEMPTS = 20
 # Long enough for the client to see its connect succeed first (lab/sites.reset_on_connect).
-RESET_DELAY = 0.2
-
-
-def reset_censored(inner: Handler) -> Handler:
-    """Accept, then reset the censored source before any byte; everyone else gets `inner`."""
-
-    async def handle(conn: Conn) -> None:
-        if conn.censored:
-            await asyncio.sleep(RESET_DELAY)
-            reset(conn.sock)
-            return
-        await inner(conn)
-
-    return handle
 
 
 def _datacenters(env: AppLabEnv, handler: Handler) -> tuple[list[str], list[int]]:

@@ -18,8 +18,7 @@ from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
 from censorwatch.lab.dns_server import NXDOMAIN
 from censorwatch.lab.origin import Handler
 from censorwatch.lab.pki import LAB_DOMAIN
-from censorwatch.lab.scenarios.telegram import reset_censored
-from censorwatch.lab.sites import page_site, sni_reset
+from censorwatch.lab.sites import page_site, reset_censored, sni_reset
 
 TEST_NAMES = ("whatsapp",)
 ENDPOINTS = ("e1.whatsapp.net", "e2.whatsapp.net")
