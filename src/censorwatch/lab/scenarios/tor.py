@@ -1,0 +1,207 @@
+"""Tor cases for the `tor` test (ts-023) and `vanilla_tor` (ts-016) on loopback.
+
+A real obfs4 bridge: Debian's obfs4proxy in managed server mode, its cert read from the bridge line
+it writes into its state directory, forwarding to a small sink standing in for the bridge's OR port
+(obfs4proxy finishes the obfs4 handshake before it dials the OR port, so the handshake the probe
+measures is real). A directory authority: a TLS listener for its OR port (relays' link
+certificates are self-signed and OONI does not verify them) and an HTTP listener for its dir port.
+The censor resets the censored source after its TCP connect (no root) or, with iptables, drops or
+rejects its SYNs to an address of the case's own.
+
+vanilla_tor: only the blocked side. A bootstrap to 100% needs a signed consensus, that is a private
+Tor network (authorities from tor-gencert, relays, a voting round); it is left out to keep the
+lab's start fast (see the test module's note)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Callable
+
+from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
+from censorwatch.lab.origin import Conn, Handler, open_streams, peek_client_hello, read_head, reset
+from censorwatch.probe.experiments import _obfs4
+
+TEST_NAMES = ("tor", "vanilla_tor")
+
+LAB_FINGERPRINT = "0" * 39 + "1"  # obfs4 authenticates the bridge by its cert; the fingerprint is tor's
+LAB_V3IDENT = "A" * 40
+CASE_TIMEOUT = 3  # seconds per tor target
+BOOTSTRAP_TIMEOUT = 6  # seconds for vanilla_tor to give up
+RESET_DELAY = 0.2  # let the client see its connect succeed before the RST (as sites.reset_on_connect)
+
+
+def sink() -> Handler:
+    """The bridge's OR port: reads and discards."""
+
+    async def handle(conn: Conn) -> None:
+        reader, _ = await open_streams(conn, None)
+        with contextlib.suppress(TimeoutError):
+            while await asyncio.wait_for(reader.read(65536), 30.0):
+                pass
+
+    return handle
+
+
+def or_port(env: AppLabEnv, reset_censored: bool) -> Handler:
+    context = env.server_context(["relay.tor.lab"], "tor-or-port", alpn=())
+
+    async def handle(conn: Conn) -> None:
+        if conn.censored and reset_censored:
+            await peek_client_hello(conn.sock)
+            reset(conn.sock)
+            return
+        reader, _ = await open_streams(conn, context)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader.read(1), 5.0)
+
+    return handle
+
+
+def dir_port() -> Handler:
+    consensus = b"network-status-version 3 microdesc\nvote-status consensus\n" + b"x" * 1024
+
+    async def handle(conn: Conn) -> None:
+        reader, writer = await open_streams(conn, None)
+        head = await read_head(reader)
+        if head is None:
+            return
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                     + f"Content-Length: {len(consensus)}\r\n\r\n".encode() + consensus)
+        await writer.drain()
+
+    return handle
+
+
+def front(target: tuple[str, int], reset_censored: bool) -> Handler:
+    """A TCP relay in front of `target`: the censor's position. It resets the censored source just
+    after its connect succeeds, and relays everyone else."""
+
+    async def handle(conn: Conn) -> None:
+        if conn.censored and reset_censored:
+            await asyncio.sleep(RESET_DELAY)
+            reset(conn.sock)
+            return
+        reader, writer = await open_streams(conn, None)
+        remote_reader, remote_writer = await asyncio.wait_for(asyncio.open_connection(*target), 5.0)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        try:
+            await asyncio.gather(pipe(reader, remote_writer), pipe(remote_reader, writer))
+        finally:
+            remote_writer.transport.abort()
+
+    return handle
+
+
+Listen = Callable[[Handler], tuple[str, int]]
+
+
+def at(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
+async def start(env: AppLabEnv) -> list[AppCase]:
+    def listen(handler: Handler) -> tuple[str, int]:
+        address = env.new_address()
+        return address, env.listen(address, 0, handler)
+
+    or_ok = listen(or_port(env, reset_censored=False))
+    relay_ok = listen(or_port(env, reset_censored=False))  # targets are keyed by address: one server each
+    authority = {"name": "labauth", "address": or_ok[0], "or_port": or_ok[1],
+                 "dir_port": env.listen(or_ok[0], 0, dir_port())}
+    bridge_cases = await _bridge_cases(env, listen, authority, relay_ok)
+    return bridge_cases + _or_port_cases(env, listen, authority, relay_ok) + _vanilla_cases(env, listen, or_ok)
+
+
+async def _bridge_cases(env: AppLabEnv, listen: Listen, authority: dict[str, object],
+                        relay: tuple[str, int]) -> list[AppCase]:
+    bridge = await _start_bridge(env, listen)
+    if bridge is None:
+        return []
+    address, cert, iat = bridge
+
+    def bridge_line(at_address: tuple[str, int]) -> str:
+        return f"obfs4 {at(at_address)} {LAB_FINGERPRINT} cert={cert} iat-mode={iat}"
+
+    bridge_reset = listen(front(address, reset_censored=True))
+    bridge_dropped = listen(front(address, reset_censored=False))
+    env.firewall_rules.append(FirewallRule("tcp", bridge_dropped[0], bridge_dropped[1], "drop"))
+    return [
+        _tor_case("tor-reachable", {"authorities": [authority], "relays": [at(relay)],
+                                    "bridges": [bridge_line(address)]}, "ok", None, False,
+                  "a directory authority (OR port and dir port), a relay and an obfs4 bridge, all reachable"),
+        _tor_case("tor-bridge-reset", {"bridges": [bridge_line(bridge_reset)]}, "anomaly", "tls", False,
+                  "the censor resets the obfs4 bridge's connection after the TCP handshake"),
+        _tor_case("tor-one-of-three-failed",
+                  {"authorities": [authority], "bridges": [bridge_line(bridge_reset)]}, "ok", None, False,
+                  "the bridge is reset but the authority's two ports answer: 1 of 3 failed is not "
+                  "an anomaly (OONI's fastpath: more than half must fail)"),
+        _tor_case("tor-bridge-dropped", {"bridges": [bridge_line(bridge_dropped)]}, "anomaly", "tcp_ip", True,
+                  "iptables drops the censored source's SYNs to the obfs4 bridge"),
+    ]
+
+
+def _or_port_cases(env: AppLabEnv, listen: Listen, authority: dict[str, object],
+                   relay: tuple[str, int]) -> list[AppCase]:
+    auth_reset = listen(or_port(env, reset_censored=True))
+    relay_reset = listen(or_port(env, reset_censored=True))
+    relay_rejected = listen(front(relay, reset_censored=False))
+    env.firewall_rules.append(FirewallRule("tcp", relay_rejected[0], relay_rejected[1], "reject-rst"))
+    reset_authority = {**authority, "address": auth_reset[0], "or_port": auth_reset[1], "dir_port": None}
+    return [
+        _tor_case("tor-or-port-reset", {"authorities": [reset_authority], "relays": [at(relay_reset)]},
+                  "anomaly", "tls", False,
+                  "the censor resets the TLS handshake with a directory authority's and a relay's OR ports"),
+        _tor_case("tor-or-port-rejected", {"relays": [at(relay_rejected)]}, "anomaly", "tcp_ip", True,
+                  "iptables answers the censored source's SYNs to a relay's OR port with a RST"),
+    ]
+
+
+def _vanilla_cases(env: AppLabEnv, listen: Listen, authority_or_port: tuple[str, int]) -> list[AppCase]:
+    auth_reset = listen(front(authority_or_port, reset_censored=True))
+    auth_dropped = listen(front(authority_or_port, reset_censored=False))
+    env.firewall_rules.append(FirewallRule("tcp", auth_dropped[0], auth_dropped[1], "drop"))
+    return [
+        _vanilla_case("vanilla-tor-authority-reset", auth_reset, "anomaly", "tls", False,
+                      "tor's only directory authority resets the censored source after the TCP handshake: "
+                      "bootstrap stalls at the relay handshake"),
+        _vanilla_case("vanilla-tor-authority-dropped", auth_dropped, "anomaly", "tcp_ip", True,
+                      "iptables drops the censored source's SYNs to tor's only directory authority: "
+                      "bootstrap stalls while connecting"),
+    ]
+
+
+async def _start_bridge(env: AppLabEnv, listen: Listen) -> tuple[tuple[str, int], str, str] | None:
+    binary = shutil.which("obfs4proxy")
+    if binary is None:
+        return None  # no bridge cases without obfs4proxy; the test module skips them by name
+    sink_address = listen(sink())
+    server = await _obfs4.start_server(binary, env.workdir / "tor-bridge", (env.new_address(), 0), sink_address)
+    env.on_close.append(server.close)
+    return (server.host, server.port), server.cert, server.iat_mode
+
+
+def _tor_case(name: str, section: dict[str, object], verdict: str, blocking: str | None, needs_root: bool,
+              description: str) -> AppCase:
+    return AppCase(name, "tor", {"timeout": CASE_TIMEOUT, **section}, verdict, blocking, needs_root, description)
+
+
+def _vanilla_case(name: str, authority: tuple[str, int], verdict: str, blocking: str | None, needs_root: bool,
+                  description: str) -> AppCase:
+    host, port = authority
+    torrc = [
+        # the lab's authority stands in for tor's default ones; its dir port is never reached
+        f"DirAuthority labauth orport={port} v3ident={LAB_V3IDENT} {host}:{port} {LAB_FINGERPRINT}",
+        "ExtendAllowPrivateAddresses 1",  # tor refuses private first hops unless told
+    ]
+    return AppCase(name, "vanilla_tor", {"timeout": BOOTSTRAP_TIMEOUT, "torrc": torrc}, verdict, blocking,
+                   needs_root, description)
+
