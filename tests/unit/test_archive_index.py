@@ -5,12 +5,14 @@ documents, replacement by doc_id, snippets, and the real documents of ../shared/
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from censorwatch.archive import query_build
 from censorwatch.archive.entities import find_entities
 from censorwatch.archive.index import (
     ArchiveIndex,
@@ -287,6 +289,100 @@ def test_a_missing_or_foreign_index_is_refused(tmp_path: Path) -> None:
         ArchiveIndex(directory)
 
 
+# --- a phrase's script chooses its fields ----------------------------------------------------------
+# A phrase without Latin letters is searched in text_ru alone, one without Cyrillic in text_en alone
+# (query_build.py's note says why that loses no document); these compare with searching both.
+
+
+FORMS = [
+    document("f-nominative", "Блокировка сайтов продолжается, единый реестр растёт."),
+    document("f-genitive", "После блокировки сайта внесли запись в единого реестра раздел."),
+    document("f-instrumental", "Занимается БЛОКИРОВКОЙ сайту и реестром."),
+    document("f-yo", "Ёлка и ёж, ещё ёлки."),
+    document("f-ye", "Елка и еж, еще елки."),
+    document("f-homoglyph", "блокирoвка (a Latin o) и сайтa (a Latin a)"),
+    document("f-suffixes", "сайтs сайтes сайтed сайтing блокировкаies reestrом"),
+    document("f-latin", "The site and its sites were blocked; blocking sites, Site blocks."),
+    document("f-mixed", "закон DMCA и закона DMCA, notice о блокировке, Twitter получил уведомление."),
+    document("f-cases", "\u212aelvin İstanbul STRASSE Straße naïve café"),
+    document("f-marks", "блокиро\u0301вка и ιστος, ΙΣΤΟΣ"),
+    document("f-digits", "решение 1066 от 2016 года, 1066 страниц"),
+]
+_WORD = re.compile(r"[^\W_]+")
+
+
+@pytest.fixture(scope="module")
+def forms_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveIndex]:
+    with ArchiveIndex(tmp_path_factory.mktemp("forms") / "index", writable=True) as opened:
+        opened.add(DOCUMENTS + FORMS)
+        yield opened
+
+
+def word_queries(texts: list[str]) -> list[str]:
+    """Every word of `texts` as written, lower- and upper-cased, and every two and three words
+    side by side as a phrase."""
+    queries: set[str] = set()
+    for text in texts:
+        for run in re.split(r"[^\w ]+|_", text):
+            words = _WORD.findall(run)
+            for word in words:
+                queries.update({word, word.lower(), word.upper()})
+            for size in (2, 3):
+                queries.update('"' + " ".join(words[i : i + size]) + '"' for i in range(len(words) - size + 1))
+    return sorted(queries - {"AND", "OR", "NOT"})
+
+
+def results(index: ArchiveIndex, query: str) -> tuple[int, dict[str, tuple[str, tuple[tuple[int, int], ...]]]]:
+    found = index.search(query, include_private=True, limit=100)
+    return found.total, {hit.doc_id: (hit.snippet, hit.highlights) for hit in found.hits}
+
+
+def compare_with_both_fields(index: ArchiveIndex, queries: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen = {query: results(index, query) for query in queries}
+    monkeypatch.setattr(query_build, "_fields_for", lambda terms, *, prefix: query_build._WORD_FIELDS)
+    both = {query: results(index, query) for query in queries}
+    monkeypatch.undo()
+    # The same documents, with the same snippets (only the scores may differ).
+    assert {query: found for query, found in chosen.items() if found != both[query]} == {}
+    assert any(total for total, _ in chosen.values())
+
+
+def test_one_field_finds_what_both_found(forms_index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    queries = word_queries([part.text for doc in DOCUMENTS + FORMS for part in doc.parts])
+    queries += ["блокировка", '"блокировка сайтов"', '"единый реестр"', '"закон DMCA"', "DMCA OR реестр",
+                "блокировка -DMCA", '"Twitter получил"', "блокиров*", "site*", "网络安全 реестр"]
+    compare_with_both_fields(forms_index, queries, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("блокировка", {"ru-order", "ru-scattered", "private-complaint", "f-nominative", "f-genitive",
+                        "f-instrumental", "f-mixed"}),
+        ('"блокировка сайтов"', {"ru-order", "ru-scattered", "f-nominative", "f-genitive", "f-instrumental"}),
+        ('"единый реестр"', {"ru-registry", "f-nominative", "f-genitive"}),
+        ("ёлка", {"f-yo", "f-ye"}),
+        ("блокирoвка", {"f-homoglyph"}),  # a Latin o inside: both fields, and it is found as written
+        ('"закон DMCA"', {"f-mixed"}),  # mixed scripts: both fields
+        ("sites", {"f-latin"}),
+        ('"blocking sites"', {"f-latin"}),
+        ("1066", {"ru-order", "ru-scattered", "f-digits"}),
+    ],
+)
+def test_word_forms_by_script(forms_index: ArchiveIndex, query: str, expected: set[str]) -> None:
+    assert {hit.doc_id for hit in forms_index.search(query, include_private=True, limit=100).hits} == expected
+
+
+def test_phrase_snippet_still_prefers_the_words_as_typed(tmp_path: Path) -> None:
+    # text_en is no longer searched for a Russian phrase, but its terms (the words as typed) still
+    # choose the passage: the exact phrase, not the first inflected one.
+    text = "Началась блокировка сайта. " + "Другие слова здесь. " * 20 + "Снова блокировки сайтов."
+    with ArchiveIndex(tmp_path / "index", writable=True) as index:
+        index.add([document("d", text)])
+        (hit,) = index.search('"блокировки сайтов"').hits
+    assert [hit.snippet[start:end] for start, end in hit.highlights] == ["блокировки сайтов"]
+
+
 # --- the real documents --------------------------------------------------------------------------
 
 
@@ -335,6 +431,17 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveInde
 )
 def test_real_documents(real_index: ArchiveIndex, query: str, expected: set[str]) -> None:
     assert expected <= ids(real_index.search(query))
+
+
+def test_real_documents_one_field_finds_what_both_found(
+    real_index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import SHARED_DATA
+
+    texts = [(SHARED_DATA / "documents" / name).read_text(encoding="utf-8")[:4000] for name in REAL]
+    queries = word_queries(texts)
+    # Every fifth, in a stable order: still over a thousand words and phrases of every language.
+    compare_with_both_fields(real_index, queries[::5], monkeypatch)
 
 
 def test_real_entity_filters(real_index: ArchiveIndex) -> None:

@@ -4,11 +4,14 @@ every malformed query (it never reaches tantivy's own parser)."""
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
+import tantivy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from censorwatch.archive.index_schema import build_schema
 from censorwatch.archive.query import (
     And,
     EntityRef,
@@ -20,6 +23,8 @@ from censorwatch.archive.query import (
     Word,
     parse_query,
 )
+from censorwatch.archive.query_build import build_query
+from censorwatch.archive.text_analysis import ENGLISH, RUSSIAN, word_terms
 
 
 @pytest.mark.parametrize(
@@ -106,3 +111,60 @@ def test_query_error_is_a_value_error() -> None:
 def test_any_input_parses_or_raises_query_error(query: str) -> None:
     with contextlib.suppress(QueryError):
         parse_query(query)
+
+
+# --- query_build: the fields a word is searched in ----------------------------------------------
+
+
+def _fields_in(schema: tantivy.Schema, query: tantivy.Query) -> set[str]:
+    """The fields a built query reads, from its debug form ("field=5" in a term, "field:
+    Field(5)" in a phrase or a regex)."""
+    from censorwatch.archive.index_schema import TEXT_EN, TEXT_RU, TEXT_ZH
+
+    names = {}
+    for name in (TEXT_RU, TEXT_EN, TEXT_ZH):
+        number = re.search(r"field=(\d+)", repr(tantivy.Query.term_query(schema, name, "x")))
+        assert number is not None
+        names[number.group(1)] = name
+    return {names[number] for number in re.findall(r"field(?:=|: Field\()(\d+)", repr(query)) if number in names}
+
+
+@pytest.mark.parametrize(
+    ("query", "fields", "either"),
+    [
+        ('"единый реестр"', {"text_ru"}, False),
+        ('"Единого реестра доменных имён"', {"text_ru"}, False),
+        ('"1066 страниц"', {"text_ru"}, False),  # digits analyse alike in both
+        ('"2016 1066"', {"text_ru"}, False),
+        ("Николаевск-на-Амуре", {"text_ru"}, False),  # a word the analysers split: side by side
+        ('"Unified register"', {"text_en"}, False),
+        ("e-mail", {"text_en"}, False),
+        # One word: both fields, the unstemmed one ranking the form as typed first (and cheap).
+        ("блокировка", {"text_ru", "text_en"}, True),
+        ("site", {"text_ru", "text_en"}, True),
+        ("1066", {"text_ru", "text_en"}, True),
+        ('"закон DMCA"', {"text_ru", "text_en"}, True),  # mixed scripts: the best of both
+        ("блокирoвка", {"text_ru", "text_en"}, True),  # a Latin o inside a Russian word
+        ("блокиров*", {"text_ru", "text_en"}, True),  # a beginning: the words as typed, too
+        ("网络安全 реестр", {"text_ru", "text_en", "text_zh"}, True),
+        ('"网络安全 единый реестр"', {"text_ru", "text_zh"}, False),
+    ],
+)
+def test_words_are_searched_in_the_fields_of_their_script(query: str, fields: set[str], either: bool) -> None:
+    schema = build_schema()
+    node = parse_query(query)
+    assert node is not None
+    built, _ = build_query(schema, node)
+    assert _fields_in(schema, built) == fields
+    assert ("DisjunctionMaxQuery" in repr(built)) == either
+
+
+@pytest.mark.parametrize("query", ['"единый реестр"', "блокировка", "site", '"Unified register"', '"закон DMCA"'])
+def test_highlights_keep_both_analysers_terms(query: str) -> None:
+    # Snippets still weigh the words as typed (text_en's terms for a Russian word), whichever
+    # fields the query searches.
+    node = parse_query(query)
+    assert node is not None
+    _, highlights = build_query(build_schema(), node)
+    text = query.strip('"')
+    assert highlights.words == {RUSSIAN: set(word_terms(RUSSIAN, text)), ENGLISH: set(word_terms(ENGLISH, text))}

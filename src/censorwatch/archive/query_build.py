@@ -1,13 +1,27 @@
 """A parsed query (query.py) as a tantivy Query over the index's fields (index_schema.py), and the
 terms a snippet should highlight.
 
-A word is searched in every language's field at once (a disjunction: the best field counts), so
-a Russian word form matches through its stem and a Chinese word through its segmentation; an
-identifier only in the exact field; a word that names an entity ("РКН", "Roskomnadzor") also
-finds the documents where that entity was recognised, however they spell it."""
+A word is searched in every language's field at once (a disjunction: the best field counts), a
+phrase in the fields of its script, so a Russian word form matches through its stem and a
+Chinese word through its segmentation; an identifier only in the exact field; a word that names
+an entity ("РКН", "Roskomnadzor") also finds the documents where that entity was recognised,
+however they spell it.
+
+Why a phrase without Latin letters needs only text_ru (and one without Cyrillic only text_en):
+both fields index the same text with the same tokenizer, so their tokens stand at the same
+positions, and both lower-case before stemming. The English stemmer only rewrites Latin
+suffixes and keeps a Latin letter in every token that has one, so a token without Latin letters
+is its own lower-case form in text_en; a document that matches such a phrase in text_en holds
+those very forms there, and so their Russian stems in text_ru. The text_en phrase only ever
+found a subset of text_ru's documents, for a second phrase scorer (40 % of a Russian phrase's
+engine time, docs/archive.md "Where the time goes"); what it still did was rank the phrase as
+typed above its other forms. The same holds the other way round: the Russian stemmer leaves a
+token without Cyrillic letters as it is and keeps a Cyrillic letter in every token that has
+one."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import tantivy
@@ -29,6 +43,10 @@ _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
 _MUST_NOT = tantivy.Occur.MustNot
 _WORD_FIELDS = ((TEXT_RU, RUSSIAN), (TEXT_EN, ENGLISH))
+# In analysed (lower-cased) terms: the letters the English stemmer rewrites, and those the Russian
+# one may (the Cyrillic blocks in full, wider than its alphabet: a doubt keeps both fields).
+_LATIN = re.compile("[a-z]")
+_CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 # Exact entity and identifier matches weigh more than a shared word: they name the thing itself.
 _EXACT_BOOST = 2.0
 
@@ -127,12 +145,25 @@ class QueryBuilder:
             self._highlight_identifier(key)
         return _any([self._exact(IDENT, key) for key in sorted(keys)] + self._entities_named(text))
 
-    def _words(self, field_name: str, analyzer: str, text: str, *, prefix: bool) -> tantivy.Query | None:
-        terms = word_terms(analyzer, text)
+    def _words(self, text: str, *, prefix: bool) -> tantivy.Query | None:
+        """`text`'s words in the fields that can match them (_fields_for), side by side in each,
+        the best field counting when there are two."""
+        terms = {analyzer: word_terms(analyzer, text) for _, analyzer in _WORD_FIELDS}
+        if not self._negated:
+            # Both analysers' terms, whichever fields are searched: the English analysis of a
+            # Russian word is the word as typed, and snippets prefer the passage that has it.
+            for analyzer, found in terms.items():
+                self.highlights.words[analyzer].update(found)
+        per_field = [
+            query
+            for field_name, analyzer in _fields_for(terms, prefix=prefix)
+            if (query := self._field_words(field_name, terms[analyzer], text, prefix=prefix)) is not None
+        ]
+        return tantivy.Query.disjunction_max_query(per_field) if len(per_field) > 1 else _any(per_field)
+
+    def _field_words(self, field_name: str, terms: list[str], text: str, *, prefix: bool) -> tantivy.Query | None:
         if not terms:
             return None
-        if not self._negated:
-            self.highlights.words[analyzer].update(terms)
         if prefix:
             if len(terms) > 1:
                 return tantivy.Query.phrase_prefix_query(self.schema, field_name, list(terms))
@@ -159,16 +190,30 @@ class QueryBuilder:
         return _any(alternatives)
 
     def _text(self, text: str, *, prefix: bool) -> tantivy.Query | None:
-        per_field = [
-            query
-            for field_name, analyzer in _WORD_FIELDS
-            if (query := self._words(field_name, analyzer, text, prefix=prefix)) is not None
-        ]
-        words = tantivy.Query.disjunction_max_query(per_field) if len(per_field) > 1 else _any(per_field)
+        words = self._words(text, prefix=prefix)
         chinese = self._chinese(text) if has_han(text) else None
         matched = _all([query for query in (words, chinese) if query is not None])
         named = [] if prefix else self._entities_named(text)
         return _any([query for query in [matched, *named] if query is not None])
+
+
+def _fields_for(terms: dict[str, list[str]], *, prefix: bool) -> tuple[tuple[str, str], ...]:
+    """The word fields to search for a text analysed to `terms` (by analyser). Words side by side
+    (a phrase, or a word the analysers split): text_ru alone when no term has a Latin letter,
+    text_en alone when none has a Cyrillic one, else both (see the module's note).
+
+    A single word keeps both: one more term query costs 0.05 ms, and the unstemmed field is what
+    ranks the form as typed first ("сайта" before "сайтом"; text_ru alone reordered the first 20
+    hits of 169 of bench_archive's 250 Russian terms). A beginning ("блокиров*") keeps both: the
+    regex over text_en's unstemmed forms finds every word that starts as typed when a stemmer
+    cuts into the beginning."""
+    if prefix or len(terms[RUSSIAN]) < 2:
+        return _WORD_FIELDS
+    if not any(_LATIN.search(term) for term in terms[ENGLISH]):
+        return ((TEXT_RU, RUSSIAN),)
+    if not any(_CYRILLIC.search(term) for term in terms[RUSSIAN]):
+        return ((TEXT_EN, ENGLISH),)
+    return _WORD_FIELDS
 
 
 def build_query(schema: tantivy.Schema, node: Node) -> tuple[tantivy.Query, Highlights]:

@@ -25,40 +25,85 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...]
 
 
-def _prefix_pattern(terms: set[str]) -> re.Pattern[str]:
-    """Words that may stem to one of `terms`: Snowball stemmers only rewrite a word's end (and
-    ё to е), so all but a stem's last letter begins every word that has it."""
-    prefixes = sorted({term[:-1] if len(term) > 3 else term for term in terms}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(prefix).replace("е", "[её]") for prefix in prefixes)
-    return re.compile(rf"(?<!\w)(?:{alternatives})[^\W_]*", re.IGNORECASE)
+def _prefixes(terms: set[str]) -> set[str]:
+    """What begins every word that may stem to one of `terms`: Snowball stemmers only rewrite a
+    word's end (and ё to е), so all but a stem's last letter."""
+    return {term[:-1] if len(term) > 3 else term for term in terms}
+
+
+def _alternatives(prefixes: set[str]) -> str:
+    ordered = sorted(prefixes, key=lambda prefix: (-len(prefix), prefix))
+    return "|".join(re.escape(prefix).replace("е", "[её]") for prefix in ordered)
+
+
+def _prefix_pattern(prefixes: set[str]) -> re.Pattern[str]:
+    """Whole words beginning with one of `prefixes`."""
+    return re.compile(rf"(?<!\w)(?:{_alternatives(prefixes)})[^\W_]*", re.IGNORECASE)
+
+
+def _plain(prefixes: set[str]) -> bool:
+    r"""Only Latin and Cyrillic letters and digits (whatever `re.IGNORECASE` lets them match is a
+    letter too): then a match runs from a word's start to the end of its letters and digits
+    (`[^\W_]*`) whichever prefix began it, and one scan with every analyser's prefixes finds each
+    analyser's words where its own scan would."""
+    return all(char.isalnum() and (char < "\x80" or "\u0400" <= char <= "\u04ff") for char in "".join(prefixes))
 
 
 class SnippetMaker:
     """Snippets for one query's hits: its patterns compiled once, then a regex scan per hit, with
-    the analyser run only on the few words the scan proposes."""
+    the analyser run only on the few words the scan proposes.
+
+    One scan per hit for all analysers: the words any analyser's prefixes begin, each then given
+    to the analysers whose own prefixes begin it (not needed when the prefixes are the same, as
+    for "site" or "реестр"), so the matches are those of a scan per analyser. A query's hits
+    propose the same few words again and again (2,596 analyser calls for 4 distinct words on 20
+    hits in bench/bench_archive.py): each word's terms are worked out once per query."""
 
     def __init__(self, highlights: Highlights) -> None:
-        self.words = [
-            (analyzer, terms, _prefix_pattern(terms)) for analyzer, terms in highlights.words.items() if terms
-        ]
+        # (analyser, its terms, its prefixes) in the order of highlights.words.
+        words = [(analyzer, terms, _prefixes(terms)) for analyzer, terms in highlights.words.items() if terms]
+        every = set().union(*(prefixes for _, _, prefixes in words))
+        # Each scan: its pattern and, per analyser it serves, the analyser's terms and a check
+        # that the analyser's own prefixes begin the word (None: they are the scan's).
+        self._scans: list[tuple[re.Pattern[str], list[tuple[str, set[str], re.Pattern[str] | None]]]] = []
+        if words and _plain(every):
+            checks = [
+                (analyzer, terms, None if prefixes == every else re.compile(_alternatives(prefixes), re.IGNORECASE))
+                for analyzer, terms, prefixes in words
+            ]
+            self._scans.append((_prefix_pattern(every), checks))
+        else:
+            # Other scripts (a mark, a joiner, Greek case folding): a scan per distinct pattern.
+            by_prefixes: dict[frozenset[str], list[tuple[str, set[str], re.Pattern[str] | None]]] = {}
+            for analyzer, terms, prefixes in words:
+                by_prefixes.setdefault(frozenset(prefixes), []).append((analyzer, terms, None))
+            self._scans.extend((_prefix_pattern(set(prefixes)), checks) for prefixes, checks in by_prefixes.items())
         literal = sorted(highlights.chinese | highlights.identifiers, key=len, reverse=True)
         self.literal = re.compile("|".join(map(re.escape, literal)), re.IGNORECASE) if literal else None
-        # The scan proposes the same few words again and again across a query's hits (2,596
-        # analyser calls for 4 distinct words on 20 hits in bench/bench_archive.py): analysed once.
-        self._terms: dict[tuple[str, str], str | None] = {}
+        # Per scan (an analyser is in one), each word proposed -> the terms it matches, one per
+        # analyser that matches it (two analysers' matches count apart even with the same term):
+        # word_terms runs once per (analyser, word) and query.
+        self._found: list[dict[str, tuple[str, ...]]] = [{} for _ in self._scans]
+
+    def _hits(self, word: str, checks: list[tuple[str, set[str], re.Pattern[str] | None]]) -> tuple[str, ...]:
+        hits = []
+        for analyzer, terms, begins in checks:
+            if begins is not None and not begins.match(word):
+                continue
+            hit = next((term for term in word_terms(analyzer, word) if term in terms), None)
+            if hit is not None:
+                hits.append(hit)
+        return tuple(hits)
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = []
-        for analyzer, terms, pattern in self.words:
+        for (pattern, checks), memo in zip(self._scans, self._found, strict=True):
             for match in pattern.finditer(text):
-                key = (analyzer, match.group())
-                if key in self._terms:
-                    hit = self._terms[key]
-                else:
-                    hit = self._terms[key] = next((term for term in word_terms(analyzer, key[1]) if term in terms),
-                                                  None)
-                if hit is not None:
-                    found.append((match.start(), match.end(), hit))
+                word = match.group()
+                hits = memo.get(word)
+                if hits is None:
+                    hits = memo[word] = self._hits(word, checks)
+                found.extend((match.start(), match.end(), hit) for hit in hits)
         if self.literal is not None:
             found.extend((match.start(), match.end(), match.group().lower()) for match in self.literal.finditer(text))
         return sorted(found)
