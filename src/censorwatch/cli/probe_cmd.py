@@ -7,7 +7,7 @@ import asyncio
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
@@ -22,7 +22,7 @@ from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.consent import current_consent
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
-from censorwatch.probe.experiments import DEFAULT_TEST
+from censorwatch.probe.experiments import DEFAULT_TEST, NOT_OONI
 from censorwatch.probe.geoip_db import Network
 from censorwatch.probe.geoip_db import default_db_path as default_geoip_db
 from censorwatch.probe.geolocation import locate_sync
@@ -126,6 +126,16 @@ def _config(
 SUMMARY_FIELDS = ("verdict", "blocking", "count")
 
 
+def _for_ooni(uploader: Sink) -> Sink:
+    """OONI's collector gets the measurements of the tests OONI has."""
+
+    def sink(measurement: dict[str, Any]) -> None:
+        if measurement.get("test_name") not in NOT_OONI:
+            uploader(measurement)
+
+    return sink
+
+
 def _summary_rows(sink: StoreSink) -> list[dict[str, str | int | None]]:
     """One row per verdict and blocking method, as counted by the sink; the sink names a missing
     verdict or method for the table ("not analysed", "-"), which scripts get as null."""
@@ -223,6 +233,9 @@ def probe(
     config = _config(resolver_addr, test_helper or [], ca_file, source_address, timeout, network)
     if not test_helper and any(job.test_name == DEFAULT_TEST for job in todo):
         stderr.print(f"control: OONI's public test helpers, first of {', '.join(config.controls)}", highlight=False)
+    if upload == "ooni" and NOT_OONI & {job.test_name for job in todo}:
+        stderr.print(f"{', '.join(sorted(NOT_OONI & {job.test_name for job in todo}))}: censorwatch's own tests, "
+                     "which OONI does not have; their measurements stay on this machine", highlight=False)
     try:
         store = Store(db_path(db))
     except (duckdb.Error, OSError) as error:
@@ -235,7 +248,7 @@ def probe(
         with progress("probing", total=len(todo), unit="measurements") as reporter:
             sinks: list[Sink] = [store_sink] + ([results] if results else []) + [lambda _: reporter.advance()]
             if uploader is not None:
-                sinks.append(uploader)
+                sinks.append(_for_ooni(uploader) if upload == "ooni" else uploader)
             # Throttling is judged against this network's earlier runs in the same store.
             runner = ProbeRunner(config, concurrency, sinks, endpoints, StoreHistory(store))
             summary = runner.summary

@@ -21,6 +21,9 @@ EXPERIMENTS: Final = {
     "throttling": "censorwatch.probe.experiments.throttling",
 }
 DEFAULT_TEST: Final = "web_connectivity"
+# Tests of censorwatch's own, which OONI does not have: `--upload ooni` keeps them local rather
+# than publish measurements under test names OONI's tools do not know.
+NOT_OONI: Final = frozenset({"http3", "throttling"})
 
 
 def experiment(test_name: str) -> ModuleType:
