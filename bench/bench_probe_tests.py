@@ -50,7 +50,8 @@ def phase(spec: dict[str, object]) -> None:
     elapsed = time.monotonic() - started
     print(json.dumps({
         "measured": summary.measured, "seconds": elapsed, "runtimes": runtimes,
-        "verdicts": {f"{verdict}/{blocking}": count for (verdict, blocking), count in store_sink.counts.items()},
+        "verdicts": {f"{test} {verdict}/{blocking}": count
+                     for (test, verdict, blocking), count in store_sink.counts.items()},
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "children_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))

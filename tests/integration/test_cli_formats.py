@@ -124,8 +124,8 @@ def test_probe_summary_json_and_csv(tmp_path: Path) -> None:
         code, out, err = run("probe", *urls, *common, "--db", str(tmp_path / "b.duckdb"), "--format", "csv")
         assert code == 0, err
         table = csv_rows(out)
-    assert rows == [{"verdict": "ok", "blocking": None, "count": 3}]
-    assert table == [{"verdict": "ok", "blocking": "", "count": "3"}]
+    assert rows == [{"test": "web_connectivity", "verdict": "ok", "blocking": None, "count": 3}]
+    assert table == [{"test": "web_connectivity", "verdict": "ok", "blocking": "", "count": "3"}]
 
 
 @pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the censorwatch console script is not installed here")

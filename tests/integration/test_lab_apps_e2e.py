@@ -66,7 +66,7 @@ def test_every_case_gets_its_verdict(outcomes: dict[str, Outcome]) -> None:
     wrong = []
     for name, outcome in sorted(outcomes.items()):
         case = outcome.case
-        expected = [{"verdict": case.expected_verdict, "blocking": case.expected_blocking,
+        expected = [{"test": case.test_name, "verdict": case.expected_verdict, "blocking": case.expected_blocking,
                      "count": len(outcome.measurements)}]
         if outcome.returncode != 0 or outcome.summary != expected or not outcome.measurements:
             wrong.append(f"{name} ({case.test_name}): expected {case.expected_verdict}/{case.expected_blocking}, "

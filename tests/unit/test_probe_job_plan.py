@@ -30,12 +30,12 @@ def test_web_connectivity_without_urls_says_what_to_give() -> None:
 
 
 def test_unknown_test_names_the_tests_censorwatch_runs() -> None:
-    with pytest.raises(PlanError, match="unknown test 'telegramm'.*web_connectivity, telegram"):
+    with pytest.raises(PlanError, match=r"unknown test 'telegramm'.*web_connectivity, telegram"):
         plan_jobs(["telegramm"], [], EMPTY)
 
 
 def test_a_test_missing_from_the_endpoints_file_is_named_with_the_file() -> None:
-    with pytest.raises(PlanError, match="test.yaml has no section for the test 'telegram'"):
+    with pytest.raises(PlanError, match=r"test\.yaml has no section for the test 'telegram'"):
         plan_jobs(["telegram"], [], EMPTY)
 
 
@@ -47,7 +47,7 @@ def test_urls_given_only_to_tests_that_take_none_is_an_error() -> None:
 def test_every_test_module_has_the_interface() -> None:
     for name in EXPERIMENTS:
         module = experiment(name)
-        assert module.TEST_NAME == name
+        assert name == module.TEST_NAME
         assert isinstance(module.TEST_VERSION, str)
         assert isinstance(module.TAKES_URLS, bool)
         assert callable(module.inputs) and callable(module.measure)

@@ -18,12 +18,13 @@ BATCH = 50
 class StoreSink:
     def __init__(self, store: Store | None) -> None:
         self.store = store
-        self.counts: Counter[tuple[str, str]] = Counter()
+        self.counts: Counter[tuple[str, str, str]] = Counter()  # (test, verdict, blocking)
         self._pending: list[StoredMeasurement] = []
 
     def __call__(self, measurement: dict[str, Any]) -> None:
         record = analysed_record(measurement, "probe", orjson.dumps(measurement))
-        self.counts[(record.verdict.verdict or "not analysed", record.verdict.blocking or "-")] += 1
+        self.counts[(str(measurement.get("test_name")), record.verdict.verdict or "not analysed",
+                     record.verdict.blocking or "-")] += 1
         if self.store is None:
             return
         self._pending.append(record)

@@ -123,7 +123,7 @@ def _config(
                        probe_asn=network.probe_asn, probe_network_name=network.network_name)
 
 
-SUMMARY_FIELDS = ("verdict", "blocking", "count")
+SUMMARY_FIELDS = ("test", "verdict", "blocking", "count")
 
 
 def _for_ooni(uploader: Sink) -> Sink:
@@ -137,22 +137,23 @@ def _for_ooni(uploader: Sink) -> Sink:
 
 
 def _summary_rows(sink: StoreSink) -> list[dict[str, str | int | None]]:
-    """One row per verdict and blocking method, as counted by the sink; the sink names a missing
-    verdict or method for the table ("not analysed", "-"), which scripts get as null."""
+    """One row per test, verdict and blocking method, as counted by the sink; the sink names a
+    missing verdict or method for the table ("not analysed", "-"), which scripts get as null."""
     return [
-        {"verdict": None if verdict == "not analysed" else verdict, "blocking": None if blocking == "-" else blocking,
-         "count": count}
-        for (verdict, blocking), count in sorted(sink.counts.items())
+        {"test": test, "verdict": None if verdict == "not analysed" else verdict,
+         "blocking": None if blocking == "-" else blocking, "count": count}
+        for (test, verdict, blocking), count in sorted(sink.counts.items())
     ]
 
 
 def _summary_table(sink: StoreSink, summary: RunSummary) -> Table:
     table = Table(title=f"{summary.measured} measurements", show_lines=False)
+    table.add_column("test")
     table.add_column("verdict")
     table.add_column("blocking")
     table.add_column("count", justify="right")
-    for (verdict, blocking), count in sorted(sink.counts.items()):
-        table.add_row(verdict, blocking, str(count))
+    for (test, verdict, blocking), count in sorted(sink.counts.items()):
+        table.add_row(test, verdict, blocking, str(count))
     return table
 
 
