@@ -168,3 +168,30 @@ def test_a_run_killed_between_batches_leaves_a_consistent_store(
         after = _events(store)
         detect(store.con, full=True)
         assert _events(store) == after
+
+
+def test_pooled_onsets_in_the_store_are_the_harness_ones(db_file: Path) -> None:
+    """The store-backed run revises network onsets with the pooled onsets exactly as the harness
+    does (evaluation.pooled_events), and keeps the detector's own event of each revised one."""
+    from censorwatch.analysis.events.country import CountryParams
+    from censorwatch.analysis.events.detector import Params
+    from censorwatch.analysis.events.evaluation import pooled_events
+    from censorwatch.analysis.events.pooled import PoolParams
+    from censorwatch.analysis.events.series import detect_series
+
+    country = generate(11)
+    found = {key: detect_series(Params(), key, rows) for key, rows in country.series.items()}
+    expected = sorted(
+        (e.target, e.probe_asn, e.blocking, e.start, e.first_uid, e.measurements, e.before_measurements)
+        for events in pooled_events(country, found, Params(), CountryParams(), PoolParams()).values()
+        for e in events
+    )
+    with Store(db_file) as store:
+        insert_rows(store.con, [(key, row) for key, series in country.series.items() for row in series])
+        detect(store.con)
+        stored = store.con.execute(
+            "SELECT target, probe_asn, blocking, epoch_us(start_time), first_uid, measurements, "
+            "before_measurements FROM events WHERE probe_asn IS NOT NULL ORDER BY ALL").fetchall()
+        revised = store.con.execute("SELECT count(*) FROM events WHERE own IS NOT NULL").fetchall()[0][0]
+    assert [tuple(row) for row in stored] == expected
+    assert revised > 0

@@ -78,6 +78,9 @@ class Event:
     last_uid: str | None
     detected: int
     networks: list[str] = field(default_factory=list)
+    # The detector's own event when the pooled onset (pooled.py) revised this one: its start,
+    # counts and first evidence, from which every run revises afresh.
+    own: Event | None = None
 
 
 def _sigmoid(value: float) -> float:

@@ -17,13 +17,15 @@ country-wide events against the country-wide truth of several-network and nation
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from censorwatch.analysis.events.country import CountryParams, country_events
 from censorwatch.analysis.events.detector import HOUR_US, Event, Params
-from censorwatch.analysis.events.series import detect_series
+from censorwatch.analysis.events.pooled import PoolParams, Scored, SeriesLayer, revise_all
+from censorwatch.analysis.events.series import UNKNOWN_LAYER, detect_series
 from censorwatch.analysis.events.synthetic import DAY_US, Country, Row, Scenario, TrueEvent, generate
 
 HIT_WINDOW_US = 24 * HOUR_US
@@ -98,19 +100,50 @@ class Report:
 
 def evaluate(
     seeds: Iterable[int], scenario: Scenario = Scenario(), params: Params = Params(),
-    country: CountryParams = CountryParams(),
+    country: CountryParams = CountryParams(), pool: PoolParams | None = PoolParams(),
 ) -> Report:
     report = Report()
     for seed in seeds:
-        report.add(score_country(generate(seed, scenario), params, country))
+        report.add(score_country(generate(seed, scenario), params, country, pool))
     return report
 
 
-def score_country(data: Country, params: Params, country: CountryParams = CountryParams()) -> Report:
+def pooled_events(
+    data: Country, found: dict[tuple[str, str, str], list[Event]], params: Params, country: CountryParams,
+    pool: PoolParams,
+) -> dict[tuple[str, str, str], list[Event]]:
+    """The network events with their onsets revised by the pooled onsets (pooled.py), as a run
+    of the store does after detection."""
+    def rows(key: SeriesLayer, lo: int, hi: int) -> list[Scored]:
+        target, cc, asn, layer = key
+        series = data.series[(target, cc, asn)]
+        out: list[Scored] = []
+        for t, verdict, blocking, uid in series[bisect_right(series, (lo, "~")):]:
+            if t > hi:
+                break
+            if verdict in ("ok", "anomaly", "confirmed"):
+                x = int(verdict != "ok" and (blocking or UNKNOWN_LAYER) == layer)
+                out.append((t, x, uid if x else None))
+        return out
+
+    out: dict[tuple[str, str, str], list[Event]] = {key: [] for key in found}
+    everything = [event for events in found.values() for event in events]
+    for event in revise_all(everything, rows, params, country.window_h, country.min_networks, pool):
+        assert event.probe_asn is not None
+        out[(event.target, event.probe_cc, event.probe_asn)].append(event)
+    return out
+
+
+def score_country(
+    data: Country, params: Params, country: CountryParams = CountryParams(), pool: PoolParams | None = PoolParams(),
+) -> Report:
     report = Report()
     detected: list[Event] = []
+    by_series = {key: detect_series(params, key, rows) for key, rows in data.series.items()}
+    if pool is not None:
+        by_series = pooled_events(data, by_series, params, country, pool)
     for key, rows in data.series.items():
-        found = detect_series(params, key, rows)
+        found = by_series[key]
         detected.extend(found)
         truth = [event for event in data.truth if (event.target, event.probe_cc, event.probe_asn) == key]
         kind = "flaky" if key[2] in data.flaky else "steady"

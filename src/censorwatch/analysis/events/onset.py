@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from itertools import pairwise
 
 
 def estimate(
     times: list[int], anomalous: list[bool], before: int | None, p0: float, p1: float, half_window: int,
-    max_span: int,
+    max_span: int, prior: tuple[int, int, float] | None = None,
 ) -> int | None:
     """The onset time from the measurements `times` (oldest first, the last one the alarm) and
     whether each was anomalous; `before` is the time of the measurement before the first one
@@ -43,6 +44,15 @@ def estimate(
     if not spans:
         return None
     spans.reverse()
+    if prior is not None:
+        spans = _weigh(spans, *prior)
+    return from_spans(spans, half_window)
+
+
+def from_spans(spans: list[tuple[int, int, float]], half_window: int) -> int | None:
+    """The estimate from the spans (lo, hi, log-likelihood of an onset in (lo, hi]), oldest first."""
+    if not spans:
+        return None
     top = max(value for _, _, value in spans)
     # Spans a million times less likely than the best cannot move the estimate; dropping them
     # keeps the quadratic search below cheap (most of the history is calm).
@@ -57,6 +67,16 @@ def estimate(
             if mass > best_mass * (1 + 1e-9):
                 best_mass, best_centre = mass, centre
     return _median(spans, density, best_centre - half_window, best_centre + half_window)
+
+
+def _weigh(spans: list[tuple[int, int, float]], a: int, b: int, boost: float) -> list[tuple[int, int, float]]:
+    """The spans with the log-prior `boost` added over [a, b] (split at its edges)."""
+    out = []
+    for lo, hi, value in spans:
+        cuts = sorted({lo, hi, *(edge for edge in (a, b) if lo < edge < hi)})
+        for x, y in pairwise(cuts):
+            out.append((x, y, value + (boost if a <= x and y <= b else 0.0)))
+    return out
 
 
 def _mass(spans: list[tuple[int, int, float]], density: list[float], a: int, b: int) -> float:

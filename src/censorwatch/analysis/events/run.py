@@ -8,23 +8,29 @@ Late arrivals: before reading, DuckDB recounts each group's measurements up to `
 and XOR of row hashes, with the verdict columns in the hash). A group whose figures differ got
 measurements late for a period it had processed (or was re-analysed, or lost rows): its state
 and network events are dropped in one transaction and it is recomputed from its first
-measurement in the same run. Country-wide events are recomputed from the network events at the
-end of every run (they are few). A state computed under other parameters or another --since is
-recomputed as a whole; so is one that read past a new --until."""
+measurement in the same run. At the end of every run the network events' onsets are revised with
+the pooled onsets of their country (pooled.py; always from the detector's own events, kept in
+`own`, and the stored measurements) and the country-wide events recomputed from them. A state
+computed under other parameters or another --since is recomputed as a whole; so is one that read
+past a new --until."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from censorwatch.analysis.events import tables
 from censorwatch.analysis.events.country import CountryParams, country_events
 from censorwatch.analysis.events.detector import Event, Params
-from censorwatch.analysis.events.series import GroupState, SeriesGroup, Tally
+from censorwatch.analysis.events.pooled import PoolParams, Scored, SeriesLayer, fetch_span, revise_all
+from censorwatch.analysis.events.series import LAYERS, UNKNOWN_LAYER, GroupState, SeriesGroup, Tally
 from censorwatch.store.transaction import transaction
 
 TARGET_SQL = "coalesce(domain, input, test_name)"  # as analysis/aggregates.py
@@ -71,13 +77,13 @@ def _window(since: datetime | None, until: datetime | None) -> tuple[str, list[A
 def detect(
     con: duckdb.DuckDBPyConnection, since: datetime | None = None, until: datetime | None = None,
     params: Params = Params(), country: CountryParams = CountryParams(), full: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, pool: PoolParams = PoolParams(),
 ) -> RunSummary:
     tables.ensure(con)
     stored = tables.meta(con)
     if since is None and stored.get("since"):
         since = datetime.fromisoformat(stored["since"])  # the window the state was computed over
-    key = f"{params.key()};{country}"
+    key = f"{params.key()};{country};{pool}"
     full = full or stored.get("params") != key or stored.get("since", "") != (since.isoformat() if since else "")
     if until is not None and not full:
         beyond = con.execute("SELECT count(*) FROM events_series_state WHERE through >= ?", [until]).fetchall()
@@ -111,7 +117,7 @@ def detect(
         if progress is not None:
             progress(rows_in_batch)
     summary.new = max(0, summary.new - summary.recomputed)
-    _country(con, country, summary)
+    _country(con, country, summary, _pool(con, params, country, pool, since, until))
     _finish_run(con, summary)
     return summary
 
@@ -216,11 +222,104 @@ def _groups(
     cursor.close()
 
 
-def _country(con: duckdb.DuckDBPyConnection, params: CountryParams, summary: RunSummary) -> None:
+def _pool(
+    con: duckdb.DuckDBPyConnection, params: Params, country: CountryParams, pool: PoolParams,
+    since: datetime | None, until: datetime | None,
+) -> list[Event]:
+    """Revises every network event's onset with the pooled onsets (pooled.py), from the detector's
+    events and the stored measurements (so that every run gives what a full one does), writes the
+    events that changed and returns them all, in order of (target, probe_cc, layer, start)."""
+    stored = list(tables.network_events(con))
+    detector = [tables.detector_event(event) for event in stored]
+    asns: dict[tuple[str, str, str], set[str | None]] = defaultdict(set)
+    for event in detector:
+        asns[(event.target, event.probe_cc, event.blocking)].add(event.probe_asn)
+    spans: dict[SeriesLayer, list[tuple[int, int]]] = defaultdict(list)
+    for event in detector:
+        if len(asns[(event.target, event.probe_cc, event.blocking)]) >= country.min_networks:
+            assert event.probe_asn is not None
+            key = (event.target, event.probe_cc, event.probe_asn, event.blocking)
+            spans[key].append(fetch_span(event, country.window_h, pool))
+    rows = _scored_rows(con, spans, since, until)
+
+    def rows_of(key: SeriesLayer, lo: int, hi: int) -> list[Scored]:
+        times, scored = rows.get(key, ([], []))
+        return scored[bisect_right(times, lo):bisect_right(times, hi)]
+
+    revised = revise_all(detector, rows_of, params, country.window_h, country.min_networks, pool)
+    before = {(e.target, e.probe_cc, e.probe_asn, e.blocking, e.start): e for e in detector}
+    now_stored = {(e.target, e.probe_cc, e.probe_asn, e.blocking, tables.detector_event(e).start): e for e in stored}
+    old, new = [], []
+    for event in revised:
+        own = event.own or event
+        identity = (own.target, own.probe_cc, own.probe_asn, own.blocking, own.start)
+        assert identity in before
+        if now_stored[identity] != event:
+            old.append(now_stored[identity])
+            new.append(event)
+    if new:
+        tables.replace_network_events(con, old, new)
+    return revised
+
+
+def _scored_rows(
+    con: duckdb.DuckDBPyConnection, spans: dict[SeriesLayer, list[tuple[int, int]]], since: datetime | None,
+    until: datetime | None,
+) -> dict[SeriesLayer, tuple[list[int], list[Scored]]]:
+    """The scored measurements (t, x, uid) of each series at its layer within the spans (lo, hi],
+    as the detector saw them (series.py: failures, unanalysed rows and unknown layers are not)."""
+    windows: list[tuple[SeriesLayer, int, int]] = []
+    for key, parts in spans.items():
+        merged: list[list[int]] = []
+        for lo, hi in sorted(parts):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        windows.extend((key, lo, hi) for lo, hi in merged)
+    out: dict[SeriesLayer, tuple[list[int], list[Scored]]] = {}
+    if not windows:
+        return out
+    cursor = con.cursor()
+    cursor.register("ev_windows", pa.table({
+        "target": [w[0][0] for w in windows], "probe_cc": [w[0][1] for w in windows],
+        "probe_asn": [w[0][2] for w in windows], "layer": [w[0][3] for w in windows],
+        "lo": pa.array([w[1] for w in windows], pa.timestamp("us")),
+        "hi": pa.array([w[2] for w in windows], pa.timestamp("us")),
+    }))
+    where, args = _window(since, until)
+    layers = ", ".join(f"'{layer}'" for layer in sorted(LAYERS))
+    try:
+        cursor.execute(f"""
+            WITH m AS (
+                SELECT {TARGET_SQL} AS target, probe_cc, probe_asn, measurement_start_time AS ts, measurement_uid,
+                       verdict, coalesce(blocking, '{UNKNOWN_LAYER}') AS layer, {ROW_HASH} AS h
+                FROM measurements WHERE {where} AND (verdict = 'ok' OR (verdict IN ('anomaly', 'confirmed')
+                      AND coalesce(blocking, '{UNKNOWN_LAYER}') IN ({layers})))
+            )
+            SELECT w.target, w.probe_cc, w.probe_asn, w.layer, epoch_us(m.ts),
+                   (m.verdict <> 'ok' AND m.layer = w.layer)::INTEGER AS x,
+                   CASE WHEN m.verdict <> 'ok' AND m.layer = w.layer THEN m.measurement_uid END AS uid
+            FROM m JOIN ev_windows w ON m.target = w.target AND m.probe_cc = w.probe_cc
+                 AND m.probe_asn = w.probe_asn AND m.ts > w.lo AND m.ts <= w.hi
+            ORDER BY 1, 2, 3, 4, 5, 7 NULLS LAST, m.h""", args)
+        while chunk := cursor.fetchmany(10_000):
+            for target, cc, asn, layer, t, x, uid in chunk:
+                times, scored = out.setdefault((target, cc, asn, layer), ([], []))
+                times.append(t)
+                scored.append((t, x, uid))
+    finally:
+        cursor.unregister("ev_windows")
+        cursor.close()
+    return out
+
+
+def _country(con: duckdb.DuckDBPyConnection, params: CountryParams, summary: RunSummary,
+             network: list[Event]) -> None:
     found: list[Event] = []
     current: tuple[str, str, str] | None = None
     members: list[Event] = []
-    for event in tables.network_events(con):
+    for event in network:
         summary.network_events += 1
         summary.ongoing += event.end is None
         key = (event.target, event.probe_cc, event.blocking)

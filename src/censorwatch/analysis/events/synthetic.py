@@ -13,11 +13,14 @@ import random
 from dataclasses import dataclass, field
 
 from censorwatch.analysis.events.detector import HOUR_US
-from censorwatch.model.verdict import BLOCKING_TYPES
+from censorwatch.model.verdict import DNS, HTTP_DIFF, HTTP_FAILURE, TCP_IP, TLS
 
 DAY_US = 24 * HOUR_US
 EPOCH_US = 1_704_067_200 * 1_000_000  # 2024-01-01 00:00 UTC
 SIZES = ("one", "several", "national")
+# The layers events and noise are drawn from: fixed here, not model.verdict.BLOCKING_TYPES, so
+# that a new blocking type elsewhere does not change every seed's draws (and the figures).
+LAYERS = (DNS, TCP_IP, TLS, HTTP_FAILURE, HTTP_DIFF)
 
 Row = tuple[int, str | None, str | None, str | None]  # t, verdict, blocking, uid
 
@@ -126,7 +129,7 @@ def _events(
         members, stagger = rng.sample(steady, rng.randint(2, len(steady) - 1)), 24.0
     else:
         members, stagger = list(steady), 12.0
-    layer = rng.choice(BLOCKING_TYPES)
+    layer = rng.choice(LAYERS)
     days = scenario.short_days if rng.random() < scenario.short_share else scenario.duration_days
     onset = rng.randrange(start + scenario.lead_in_days * DAY_US, end - int(days[0] * DAY_US))
     duration = int(rng.uniform(*days) * DAY_US)
@@ -154,7 +157,7 @@ def _series(
     noise = rng.uniform(*scenario.flaky_rate) if flaky else rng.uniform(*scenario.noise)
     failures = rng.uniform(*scenario.failures)
     # Noise hits one layer of the series (the harshest case: the event's own layer when it has one).
-    noise_layer = events[0].blocking if events else rng.choice(BLOCKING_TYPES)
+    noise_layer = events[0].blocking if events else rng.choice(LAYERS)
     bursts = []
     if flaky:
         for _ in range(_poisson(rng, scenario.flaky_bursts_per_week * scenario.days / 7)):

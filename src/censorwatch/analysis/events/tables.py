@@ -13,6 +13,7 @@ killed run leaves every group either as it was or fully advanced.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,9 @@ DDL = (
         confidence DOUBLE NOT NULL, networks VARCHAR[] NOT NULL,
         before_measurements BIGINT NOT NULL, before_anomalous BIGINT NOT NULL,
         measurements BIGINT NOT NULL, anomalous BIGINT NOT NULL, confirmed BIGINT NOT NULL,
-        first_uid VARCHAR, last_uid VARCHAR, detected TIMESTAMP NOT NULL)""",
+        first_uid VARCHAR, last_uid VARCHAR, detected TIMESTAMP NOT NULL, own VARCHAR)""",
+    # Stores made before the pooled onsets (their events are recomputed: the parameters changed).
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS own VARCHAR",
     """CREATE TABLE IF NOT EXISTS events_series_state (
         target VARCHAR NOT NULL, probe_cc VARCHAR NOT NULL, probe_asn VARCHAR NOT NULL,
         through TIMESTAMP NOT NULL, seen BIGINT NOT NULL, digest UBIGINT NOT NULL, state VARCHAR NOT NULL,
@@ -48,15 +51,18 @@ DDL = (
 EVENT_COLUMNS = (
     "target", "probe_cc", "probe_asn", "blocking", "start_time", "end_time", "start_observed", "confidence",
     "networks", "before_measurements", "before_anomalous", "measurements", "anomalous", "confirmed",
-    "first_uid", "last_uid", "detected",
+    "first_uid", "last_uid", "detected", "own",
 )
+# What the pooled onset revises in a network event (the rest is the detector's): `own` holds these
+# fields of the detector's event, as JSON, when they differ.
+OWN_FIELDS = ("start", "first_uid", "before_measurements", "before_anomalous", "measurements", "anomalous")
 _EVENT_SCHEMA = pa.schema([
     ("target", pa.string()), ("probe_cc", pa.string()), ("probe_asn", pa.string()), ("blocking", pa.string()),
     ("start_time", pa.timestamp("us")), ("end_time", pa.timestamp("us")), ("start_observed", pa.bool_()),
     ("confidence", pa.float64()), ("networks", pa.list_(pa.string())),
     ("before_measurements", pa.int64()), ("before_anomalous", pa.int64()), ("measurements", pa.int64()),
     ("anomalous", pa.int64()), ("confirmed", pa.int64()), ("first_uid", pa.string()), ("last_uid", pa.string()),
-    ("detected", pa.timestamp("us")),
+    ("detected", pa.timestamp("us")), ("own", pa.string()),
 ])
 _STATE_SCHEMA = pa.schema([
     ("target", pa.string()), ("probe_cc", pa.string()), ("probe_asn", pa.string()), ("through", pa.timestamp("us")),
@@ -96,9 +102,19 @@ def events_table(events: Iterable[Event]) -> pa.Table:
         "before_anomalous": [e.before_anomalous for e in rows], "measurements": [e.measurements for e in rows],
         "anomalous": [e.anomalous for e in rows], "confirmed": [e.confirmed for e in rows],
         "first_uid": [e.first_uid for e in rows], "last_uid": [e.last_uid for e in rows],
-        "detected": [e.detected for e in rows],
+        "detected": [e.detected for e in rows], "own": [_own_json(e.own) for e in rows],
     }
     return pa.table(columns, schema=_EVENT_SCHEMA)
+
+
+def _own_json(own: Event | None) -> str | None:
+    return None if own is None else orjson.dumps({name: getattr(own, name) for name in OWN_FIELDS}).decode()
+
+
+def detector_event(event: Event) -> Event:
+    """The event as the detector made it, before any pooled revision."""
+    return event if event.own is None else replace(event, own=None, **{
+        name: getattr(event.own, name) for name in OWN_FIELDS})
 
 
 def group_state_json(state: GroupState) -> str:
@@ -162,14 +178,39 @@ def replace_country_events(con: duckdb.DuckDBPyConnection, events: list[Event]) 
 
 
 def network_events(con: duckdb.DuckDBPyConnection) -> Iterable[Event]:
-    """The network events in order of (target, probe_cc, blocking, start), streamed."""
+    """The network events as stored (with `own` when revised), in order of (target, probe_cc,
+    blocking, start), streamed."""
     cursor = con.cursor()
     cursor.execute(
         f"SELECT {', '.join(EVENT_COLUMNS[:4])}, epoch_us(start_time), epoch_us(end_time), "
-        f"{', '.join(EVENT_COLUMNS[6:16])}, epoch_us(detected) FROM events WHERE probe_asn IS NOT NULL "
+        f"{', '.join(EVENT_COLUMNS[6:16])}, epoch_us(detected), own FROM events WHERE probe_asn IS NOT NULL "
         "ORDER BY target, probe_cc, blocking, start_time, probe_asn"
     )
     while rows := cursor.fetchmany(5000):
         for row in rows:
-            yield Event(*row[:8], *row[9:], networks=list(row[8]))  # type: ignore[misc]
+            event = Event(*row[:8], *row[9:17], networks=list(row[8]))  # type: ignore[misc]
+            if row[17] is not None:
+                event.own = replace(event, **orjson.loads(row[17]))
+            yield event
     cursor.close()
+
+
+def replace_network_events(con: duckdb.DuckDBPyConnection, old: list[Event], new: list[Event]) -> None:
+    """One transaction: the stored network events `old` (as stored) become `new`."""
+    keys = pa.table({
+        "target": [e.target for e in old], "probe_cc": [e.probe_cc for e in old],
+        "probe_asn": [e.probe_asn for e in old], "blocking": [e.blocking for e in old],
+        "start_time": pa.array([e.start for e in old], pa.timestamp("us")),
+    })
+    con.register("ev_old", keys)
+    con.register("ev_revised", events_table(new))
+    try:
+        with transaction(con):
+            con.execute(
+                "DELETE FROM events e USING ev_old o WHERE e.target = o.target AND e.probe_cc = o.probe_cc "
+                "AND e.probe_asn = o.probe_asn AND e.blocking = o.blocking AND e.start_time = o.start_time"
+            )
+            con.execute(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM ev_revised")
+    finally:
+        con.unregister("ev_old")
+        con.unregister("ev_revised")
