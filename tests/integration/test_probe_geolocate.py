@@ -90,10 +90,12 @@ def _assert_address_nowhere(root: Path) -> None:
 
 
 def test_geolocated_and_address_forgotten(env: Env) -> None:
-    measurement = env.probe("located", "--stun", env.stun.address)
+    measurement = env.probe("located", "--stun", env.stun.address, "--resolver", "127.0.0.1:53")
     assert (measurement["probe_cc"], measurement["probe_asn"], measurement["probe_network_name"]) == \
         ("DE", "AS64500", "EXAMPLE-NET")
     assert measurement["probe_ip"] == "127.0.0.1"
+    # A loopback resolver has no network of its own (tests/unit/test_probe_resolver_network.py: a public one).
+    assert (measurement["resolver_asn"], measurement["resolver_ip"]) == ("AS0", "127.0.0.1")
     assert "_DE_64500_" in measurement["report_id"]
     assert env.stun.requests == 1
 

@@ -81,3 +81,34 @@ def test_upload_ooni_spools_while_offline(tmp_path: Path) -> None:
 def test_upload_takes_only_ooni(tmp_path: Path) -> None:
     refused = _probe({**os.environ}, "http://127.0.0.1:9/", "--upload", "elsewhere", "--db", str(tmp_path / "d"))
     assert refused.returncode == 2 and "--upload" in refused.stderr
+
+
+def test_upload_of_the_spool_needs_consent_too(tmp_path: Path) -> None:
+    """`censorwatch upload` publishes what a probe spooled: without consent it sends nothing, keeps the spool and
+    exits 2 naming `censorwatch onboard`; with consent the same spool is sent."""
+    with Servers({"ok": ok}) as servers, BackgroundTestHelper(HelperConfig(loopback_only=True)) as helper:
+        probe_db = tmp_path / "probe" / "p.duckdb"
+        done = _probe({**os.environ}, servers.url("ok"), "--test-helper", helper.url, "--timeout", "3",
+                      "--upload", "ooni", "--db", str(probe_db))
+    assert done.returncode == 0, done.stderr
+    spool = probe_db.parent / "upload-spool"
+    assert len(UploadSpool(spool)) == 1
+    (tmp_path / "collector").mkdir()
+    collector = CollectorProcess(tmp_path / "collector").start()
+    try:
+        upload = [sys.executable, "-m", "censorwatch", "upload", "--collector", collector.url, "--spool", str(spool)]
+        refused = subprocess.run(upload, capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "no-consent")})
+        assert refused.returncode == 2
+        assert "censorwatch onboard" in refused.stderr
+        assert len(UploadSpool(spool)) == 1
+        assert collector.health()["measurements_acknowledged"] == 0
+
+        sent = subprocess.run(upload, capture_output=True, text=True, timeout=120, env={**os.environ})
+        assert sent.returncode == 0, sent.stderr
+        assert "uploaded 1" in sent.stderr
+        assert len(UploadSpool(spool)) == 0
+    finally:
+        collector.stop()
+    [row] = collector.rows()
+    assert row["input"] == servers.url("ok")

@@ -20,7 +20,7 @@ from censorwatch.cli.output import TableJsonOrCsv, emit
 from censorwatch.model.measurement import WITHHELD_ASN, WITHHELD_CC
 from censorwatch.probe.collector_client import collector_sink
 from censorwatch.probe.config import ProbeConfig, parse_host_port
-from censorwatch.probe.consent import current_consent
+from censorwatch.probe.consent import consent_missing, current_consent
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiments import DEFAULT_TEST, NOT_OONI
 from censorwatch.probe.geoip_db import Network
@@ -204,8 +204,7 @@ def probe(
     """Measure whether URLs, messengers and circumvention tools are reachable from this network, and how
     they are blocked."""
     if current_consent() is None:
-        fail("censorwatch probe measures nothing until you have read what a measurement reveals and "
-             "agreed: run `censorwatch onboard` first (`censorwatch onboard --yes` in scripts)")
+        fail(consent_missing("censorwatch probe measures nothing"))
     if upload not in (None, "ooni"):
         fail(f"--upload takes 'ooni', not {upload!r}")
     collector = collector or (ooni_collector() if upload == "ooni" else None)

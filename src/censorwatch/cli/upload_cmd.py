@@ -11,6 +11,7 @@ from censorwatch.cli.apps import app
 from censorwatch.cli.collector_cmd import read_token
 from censorwatch.cli.common import DbOption, fail, stderr
 from censorwatch.probe.collector_client import flush_spool
+from censorwatch.probe.consent import consent_missing, current_consent
 from censorwatch.probe.spool import UploadSpool, default_spool_dir
 
 
@@ -31,6 +32,10 @@ def upload(
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per request.")] = 30.0,
 ) -> None:
     """Flush the upload spool: an entry is removed only once the collector acknowledged it."""
+    # Publishing is what the consent is about (probe/consent.py): a spool filled by another user, or kept from
+    # before a new consent text, is sent only by someone who agreed to the current one.
+    if current_consent() is None:
+        fail(consent_missing("censorwatch upload publishes nothing"))
     directory = spool if spool is not None else default_spool_dir(db)
     if not directory.is_dir():
         stderr.print(f"nothing to upload: {directory} does not exist", highlight=False)

@@ -11,6 +11,7 @@ import certifi
 
 import censorwatch
 from censorwatch.model.measurement import WITHHELD_ASN, WITHHELD_CC
+from censorwatch.probe.geoip_db import Network, default_db_path
 
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
@@ -53,6 +54,18 @@ class ProbeConfig:
         if self.ca_file is not None:
             context.load_verify_locations(cafile=str(self.ca_file))
         return context
+
+    @cached_property
+    def resolver_network(self) -> Network | None:
+        """resolver_asn / resolver_network_name (df-000) of the resolver this run queries, looked up once in the
+        local geoip database when the resolver's address is public. Only when the probe's own network is
+        recorded: with it withheld (--no-geolocate, no database, no STUN answer) the ISP's resolver would name
+        the ISP that was withheld."""
+        if self.probe_asn == WITHHELD_ASN:
+            return None
+        from censorwatch.probe.geolocation import resolver_network  # geolocation imports this module
+
+        return resolver_network(self.resolver, default_db_path())
 
     @property
     def controls(self) -> tuple[str, ...]:

@@ -112,3 +112,9 @@ def record_consent(how: str, path: Path | None = None) -> Consent:
     except OSError as error:
         raise ConsentError(f"cannot record consent in {path}: {error}") from error
     return consent
+
+
+def consent_missing(what: str) -> str:
+    """What `probe` and `upload` say before the user has agreed ("censorwatch probe measures nothing")."""
+    return (f"{what} until you have read what a measurement reveals and agreed: run `censorwatch onboard` "
+            "first (`censorwatch onboard --yes` in scripts)")

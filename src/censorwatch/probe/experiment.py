@@ -54,6 +54,7 @@ def new_measurement(test_name: str, test_version: str, input: str | None, contex
     """df-000 base keys. probe_ip is OONI's scrubbed value: we never learn or keep our own IP."""
     config = context.config
     moment = started or datetime.now(UTC)
+    resolver = config.resolver_network  # the resolver's network when public; its address stays scrubbed
     return {
         "annotations": {"engine_name": "censorwatch", "platform": "linux"},
         "data_format_version": DATA_FORMAT_VERSION,
@@ -64,9 +65,9 @@ def new_measurement(test_name: str, test_version: str, input: str | None, contex
         "probe_ip": SCRUBBED_IP,
         "probe_network_name": config.probe_network_name,
         "report_id": context.report_id,
-        "resolver_asn": "AS0",
+        "resolver_asn": resolver.probe_asn if resolver is not None else "AS0",
         "resolver_ip": SCRUBBED_IP,
-        "resolver_network_name": None,
+        "resolver_network_name": resolver.network_name if resolver is not None else None,
         "software_name": config.software_name,
         "software_version": config.software_version,
         "test_helpers": {},

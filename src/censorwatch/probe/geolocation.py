@@ -9,11 +9,13 @@ only the network; nothing logs, prints or stores the address, and errors never c
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from censorwatch.probe.config import parse_host_port
+from censorwatch.probe.dns_lookup import system_resolver
 from censorwatch.probe.geoip_db import GeoipDb, GeoipError, Network
 from censorwatch.probe.stun import StunError, public_address
 
@@ -51,3 +53,20 @@ async def locate(db_path: Path, stun_servers: Sequence[str], timeout: float = 3.
 def locate_sync(db_path: Path, stun_servers: Sequence[str], timeout: float = 3.0,
                 source_address: str | None = None) -> Located:
     return asyncio.run(locate(db_path, stun_servers, timeout, source_address))
+
+
+def resolver_network(resolver: tuple[str, int] | None, db_path: Path) -> Network | None:
+    """The network of the resolver the probe sends its queries to (`resolver`, else the system's),
+    from the local database, when that address is public. A loopback or private resolver (a
+    stub, a home router) has no network of its own to name: None, and the measurement keeps
+    resolver_asn "AS0". Only the network is returned; the resolver's address is not recorded."""
+    try:
+        address = ipaddress.ip_address((resolver or system_resolver())[0].strip("[]"))
+    except (OSError, ValueError):
+        return None
+    if not address.is_global:
+        return None
+    try:
+        return GeoipDb(db_path).lookup(address)
+    except GeoipError:
+        return None

@@ -50,20 +50,32 @@ async def measure(input: str | None, context: ExperimentContext) -> dict[str, An
 
     dns_result = await _lookup(host, config, t0)
     endpoints = [endpoint(ip, port) for ip in dns_result.addrs]
-    control_task = asyncio.create_task(control.control(url, endpoints))
-    pairs = await asyncio.gather(
-        *(measure_endpoint(ip, port, host if https else None, config, t0) for ip in dns_result.addrs)
-    )
 
     async def resolve(name: str) -> list[str]:
         return (await _lookup(name, config, t0)).addrs
 
-    if dns_result.addrs:
-        fetched = await fetch(url, dns_result.addrs, resolve, config, t0)
-        requests, http_failure = fetched.requests, fetched.failure
-    else:
-        requests, http_failure = [], dns_result.failure
-    answer = await control_task
+    # Once DNS has answered, the control, the connects to every address and the GET are independent: they run
+    # together. The GET still dials the addresses itself (v0.4's HTTPGet does), but no longer after the connects,
+    # so a URL whose connects time out waits one timeout instead of two (issue #21 item 8).
+    control_task = asyncio.create_task(control.control(url, endpoints))
+    fetch_task = asyncio.create_task(fetch(url, dns_result.addrs, resolve, config, t0)) if dns_result.addrs else None
+    try:
+        pairs = await asyncio.gather(
+            *(measure_endpoint(ip, port, host if https else None, config, t0) for ip in dns_result.addrs)
+        )
+        if fetch_task is not None:
+            fetched = await fetch_task
+            requests, http_failure = fetched.requests, fetched.failure
+        else:
+            requests, http_failure = [], dns_result.failure
+        answer = await control_task
+    finally:
+        # A deadline or an error must not leave them running: cancelled, and waited for.
+        pending = [task for task in (control_task, fetch_task) if task is not None and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
     control_result, control_failure = answer.response, answer.failure
     if answer.helper is not None:
         # df-000 `test_helpers`, as probe-cli writes it: {"backend": {"address", "type"}}.
