@@ -63,7 +63,8 @@ async def _exchange(query: dns.message.Message, server: tuple[str, int], config:
     return response
 
 
-def _answers(response: dns.message.Message, qtype: str) -> list[dict[str, Any]]:
+def answer_rows(response: dns.message.Message) -> list[dict[str, Any]]:
+    """df-002's `answers` of a response: A, AAAA and CNAME records."""
     rows: list[dict[str, Any]] = []
     for rrset in response.answer:
         for item in rrset:
@@ -100,7 +101,7 @@ async def _query(host: str, qtype: str, server: tuple[str, int], config: ProbeCo
         elif rcode != dns.rcode.NOERROR:
             entry["failure"] = failures.unknown(f"rcode {dns.rcode.to_text(rcode)}")
         else:
-            entry["answers"] = _answers(response, qtype)
+            entry["answers"] = answer_rows(response)
             if not any(a["answer_type"] == qtype for a in entry["answers"]):
                 entry["failure"] = failures.DNS_NO_ANSWER
     entry["t"] = round(time.monotonic() - t0, 6)

@@ -32,7 +32,7 @@ import dns.rdatatype
 
 from censorwatch.analysis.bogons import is_bogon
 from censorwatch.model import failures
-from censorwatch.probe.dns_lookup import is_ip_literal, lookup
+from censorwatch.probe.dns_lookup import answer_rows, is_ip_literal, lookup
 from censorwatch.probe.endpoints import endpoint
 from censorwatch.probe.endpoints_file import EndpointsError
 from censorwatch.probe.experiment import ExperimentContext, finish, new_measurement
@@ -231,7 +231,7 @@ async def _query(exchange: Exchange, server: Server, domain: str, qtype: str, en
     except dns.exception.DNSException as error:
         entry["failure"], operation = failures.unknown(f"{type(error).__name__}: {error}"), "resolve"
     else:
-        entry["answers"] = _answers(response)
+        entry["answers"] = answer_rows(response)
         entry["failure"] = _response_failure(response, qtype, reject_bogons, entry["answers"])
         operation = "resolve" if entry["failure"] else None
     entry["t"] = trace.now()
@@ -253,14 +253,3 @@ def _response_failure(response: dns.message.Message, qtype: str, reject_bogons: 
     return None
 
 
-def _answers(response: dns.message.Message) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for rrset in response.answer:
-        for item in rrset:
-            if item.rdtype == dns.rdatatype.A:
-                rows.append({"answer_type": "A", "ipv4": item.to_text(), "ttl": rrset.ttl})
-            elif item.rdtype == dns.rdatatype.AAAA:
-                rows.append({"answer_type": "AAAA", "ipv6": item.to_text(), "ttl": rrset.ttl})
-            elif item.rdtype == dns.rdatatype.CNAME:
-                rows.append({"answer_type": "CNAME", "hostname": item.to_text().rstrip("."), "ttl": rrset.ttl})
-    return rows
