@@ -7,7 +7,7 @@ import asyncio
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
 import typer
@@ -25,14 +25,13 @@ from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiments import DEFAULT_TEST, NOT_OONI
 from censorwatch.probe.geoip_db import Network
 from censorwatch.probe.geoip_db import default_db_path as default_geoip_db
-from censorwatch.probe.geolocation import locate_sync
-from censorwatch.probe.job_plan import PlanError, plan_jobs
 from censorwatch.probe.public_services import default_stun_servers, default_test_helpers, ooni_collector
 from censorwatch.probe.results_file import ResultsFile, repair_and_read_inputs
-from censorwatch.probe.runner import ProbeRunner, RunSummary, Sink
-from censorwatch.probe.throttling_history import StoreHistory
 from censorwatch.sources.test_lists import TestListError, is_probeable_url, read_test_list
 from censorwatch.store import Store
+
+if TYPE_CHECKING:
+    from censorwatch.probe.runner import RunSummary, Sink
 
 
 def _targets(urls: list[str], test_list: Path | None, skipped: list[str]) -> list[str]:
@@ -92,6 +91,8 @@ def _whereabouts(cc: str | None, asn: str | None, no_geolocate: bool, stun: list
                  source_address: str | None, timeout: float) -> Network:
     """Country and network to record: the options, else found from the public address (STUN,
     then the local geoip database), else withheld. The address itself is never seen here."""
+    from censorwatch.probe.geolocation import locate_sync  # loads dnspython: only when locating
+
     withheld = Network(cc or WITHHELD_CC, asn or WITHHELD_ASN, None)
     if no_geolocate or (cc and asn):
         return withheld
@@ -203,6 +204,12 @@ def probe(
 ) -> None:
     """Measure whether URLs, messengers and circumvention tools are reachable from this network, and how
     they are blocked."""
+    # Here, not at the top: the tests' network libraries (dnspython loads aioquic, and with it
+    # cryptography) would slow every other command's start.
+    from censorwatch.probe.job_plan import PlanError, plan_jobs
+    from censorwatch.probe.runner import ProbeRunner, RunSummary
+    from censorwatch.probe.throttling_history import StoreHistory
+
     if current_consent() is None:
         fail(consent_missing("censorwatch probe measures nothing"))
     if upload not in (None, "ooni"):

@@ -11,8 +11,6 @@ import typer
 
 from censorwatch.cli.apps import app
 from censorwatch.cli.common import fail, stderr
-from censorwatch.services.test_helper import HelperConfig, TestHelperServer
-from censorwatch.services.test_helper.config import parse_hostport
 
 
 @app.command("test-helper")
@@ -26,6 +24,11 @@ def test_helper(
     ] = None,
 ) -> None:
     """Answer probes' control requests: what an uncensored network sees for a URL (DNS, TCP, TLS, HTTP)."""
+    # Here, not at the top: dnspython loads aioquic, and with it cryptography, which would slow
+    # every other command's start.
+    from censorwatch.services.test_helper import HelperConfig, TestHelperServer
+    from censorwatch.services.test_helper.config import parse_hostport
+
     try:
         host, port = parse_hostport(listen, "--listen")
         resolver_address = parse_hostport(resolver, "--resolver") if resolver is not None else None
