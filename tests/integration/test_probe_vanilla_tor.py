@@ -1,14 +1,16 @@
 """vanilla_tor (ts-016) end to end on loopback: Debian's tor, started by the probe with a fresh
 DataDirectory and the lab's directory authority in place of the real ones, fails to bootstrap
-when the censor resets or drops the censored source's connections to it; judged by the analysis
-written for OONI's own vanilla_tor measurements. Each blocked case waits out its bootstrap
-timeout (6 s): that wait is what the test measures."""
+when the censor resets or drops the censored source's connections to it, and bootstraps to 100%
+through the lab's private Tor network; judged by the analysis written for OONI's own vanilla_tor
+measurements. Each blocked case waits out its bootstrap timeout (6 s), and the reachable one the
+network's first consensus: those waits are what the test measures."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import pytest
 from censorwatch.analysis import dispatch
 from censorwatch.lab import Lab
 from censorwatch.lab.app_lab import AppCase
+from censorwatch.lab.tor_network import PrivateTorNetwork, TorNetworkError
 from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiment import ExperimentContext
@@ -28,7 +31,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tor") is None, reason="needs Debian's tor"),
 ]
 
-CASES = ("vanilla-tor-authority-reset", "vanilla-tor-authority-dropped")
+CASES = ("vanilla-tor-authority-reset", "vanilla-tor-authority-dropped", "vanilla-tor-private-network")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def lab_context(lab: Lab, section: dict[str, Any]) -> ExperimentContext:
 
 
 def tor_children() -> list[int]:
+    """Our child processes named tor: the probe's, and the lab's private network (see `probe_tors`)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -65,8 +69,20 @@ def tor_children() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def measured(lab: Lab) -> dict[str, dict[str, Any]]:
-    """Each runnable case measured once (every run waits out its bootstrap timeout)."""
+def lab_tors(lab: Lab) -> set[int]:
+    """The lab's private network runs in this process's lab thread: its tors are our children too."""
+    return set(tor_children())
+
+
+def probe_tors(lab_tors: set[int]) -> list[int]:
+    return sorted(set(tor_children()) - lab_tors)
+
+
+@pytest.fixture(scope="module")
+def measured(lab: Lab, lab_tors: set[int]) -> dict[str, dict[str, Any]]:
+    """Each runnable case measured once: the blocked ones wait out their bootstrap timeout (6 s each),
+    the private network's waits for its consensus and circuit (2-13 s after those). Slow on purpose:
+    14-26 s in all on a loaded 2-core machine, billed to the first test that uses it."""
     results = {}
     for name in CASES:
         case = lab.app_case(name)
@@ -81,13 +97,14 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_each_case_is_judged_as_expected(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> None:
+def test_each_case_is_judged_as_expected(lab: Lab, measured: dict[str, dict[str, Any]], lab_tors: set[int],
+                                         name: str) -> None:
     case: AppCase = lab.app_case(name)
     if name not in measured:
         pytest.skip("needs iptables (root)")
     verdict = dispatch.analyse(measured[name])
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
-    assert tor_children() == []
+    assert probe_tors(lab_tors) == []
 
 
 def test_a_stalled_bootstrap_has_probe_cli_shape(measured: dict[str, dict[str, Any]]) -> None:
@@ -122,23 +139,103 @@ def test_a_missing_tor_binary_is_a_failure() -> None:
     assert dispatch.analyse(measurement).verdict == "failure"
 
 
-def test_cancelling_a_bootstrap_leaves_no_tor_running(lab: Lab) -> None:
+def test_cancelling_a_bootstrap_leaves_no_tor_running(lab: Lab, lab_tors: set[int]) -> None:
     section = lab.app_case("vanilla-tor-authority-reset").section | {"timeout": 60}
 
     async def cancel_midway() -> list[int]:
         task = asyncio.create_task(vanilla_tor.measure(None, lab_context(lab, section)))
         for _ in range(100):
             await asyncio.sleep(0.05)
-            if tor_children():
+            if probe_tors(lab_tors):
                 break
-        running = tor_children()
+        running = probe_tors(lab_tors)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return running
 
     assert asyncio.run(cancel_midway()), "tor never started"
-    assert tor_children() == []
+    assert probe_tors(lab_tors) == []
+
+
+def network_logs(lab: Lab) -> str:
+    """The tail of each network node's log, for a failure message."""
+    tails = []
+    for log in sorted((lab.workdir / "tor-network").glob("*/notice.log")):
+        tails.append(f"--- {log.parent.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    return "\n".join(tails)
+
+
+def test_the_private_network_bootstraps_to_100_percent(lab: Lab, measured: dict[str, dict[str, Any]]) -> None:
+    measurement = measured["vanilla-tor-private-network"]
+    tk = measurement["test_keys"]
+    assert tk["success"] is True, "\n".join(tk["tor_logs"][-3:]) + "\n" + network_logs(lab)
+    assert tk["error"] is None and tk["failure"] is None
+    assert (tk["tor_progress"], tk["tor_progress_tag"], tk["tor_progress_summary"]) == (100, "done", "Done")
+    assert tk["tor_logs"][-1].endswith("[notice] Bootstrapped 100% (done): Done")
+    # it got the consensus and the relays' descriptors from the network, then built a circuit
+    tags = [line.split("(")[1].split(")")[0] for line in tk["tor_logs"]]
+    assert {"loading_status", "loading_descriptors", "enough_dirinfo", "circuit_create"} <= set(tags)
+    assert 0 < tk["bootstrap_time"] < tk["timeout"] == 120
+    assert dispatch.analyse(measurement).verdict == "ok"
+
+
+def test_the_private_network_case_gives_a_client_torrc_vanilla_tor_accepts(lab: Lab) -> None:
+    section = lab.app_case("vanilla-tor-private-network").section
+    parsed = vanilla_tor.parse_section(section)
+    assert parsed.torrc[:2] == ("TestingTorNetwork 1", "VanguardsLiteEnabled 0")
+    assert [line.split()[:2] for line in parsed.torrc[2:]] == [["DirAuthority", "labauth"]]
+
+
+def test_no_tor_is_left_after_the_lab_stops(tmp_path: Path) -> None:
+    """A lab of its own (the module's one lives on): its network's tors run while it does, and are
+    gone, reaped, once it stops."""
+    before = set(tor_children())
+    # no iptables: its chain is named after our pid, and the module's lab holds it
+    with Lab(tmp_path, tests={"vanilla_tor"}, use_iptables=False) as running:
+        assert running.app_case("vanilla-tor-private-network")
+        network = set(tor_children()) - before
+        assert len(network) == 3
+    assert not network & set(tor_children())
+    assert not any(Path(f"/proc/{pid}").exists() for pid in network)
+
+
+def test_a_network_that_cannot_start_leaves_nothing_running(tmp_path: Path) -> None:
+    network = PrivateTorNetwork(["127.0.9.1", "127.0.9.2", "127.0.9.3"], tmp_path, tor_gencert="/nonexistent")
+    before = set(tor_children())
+    with pytest.raises(TorNetworkError, match="cannot start /nonexistent"):
+        asyncio.run(network.start())
+    assert set(tor_children()) <= before and network.pids == []
+
+
+def test_ready_waits_for_a_consensus_with_every_relay(tmp_path: Path) -> None:
+    """Right after start there is no consensus yet: ready() with a short timeout says so and quotes
+    the authority's log; a longer wait sees all three relays Running; close() stops the three tors.
+    Slow on purpose (10-20 s): the first voting rounds are the wait."""
+    network = PrivateTorNetwork(["127.0.9.1", "127.0.9.2", "127.0.9.3"], tmp_path)
+    before = set(tor_children())
+
+    async def start_then_wait() -> tuple[list[int], float]:
+        await network.start()
+        pids: list[int] = network.pids
+        try:
+            with pytest.raises(TorNetworkError, match=r"no consensus with all 3 relays after 0\.5 s: .*\[notice\]"):
+                await network.ready(0.5)
+            started = time.monotonic()
+            await network.ready(60)
+            return pids, time.monotonic() - started
+        finally:
+            await network.close()
+
+    pids, waited = asyncio.run(start_then_wait())
+    assert len(pids) == 3 and not set(pids) & set(tor_children()) and set(tor_children()) <= before
+    assert waited > 1  # the first consensus takes voting rounds: ready() did not return at once
+    assert "Published microdesc consensus" in (tmp_path / "labauth" / "notice.log").read_text()
+
+
+def test_a_network_needs_three_distinct_relays() -> None:
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        PrivateTorNetwork(["127.0.9.1", "127.0.9.2", "127.0.9.1"])
 
 
 @pytest.mark.parametrize(("section", "names"), [
