@@ -12,10 +12,9 @@ import pytest
 from censorwatch.analysis import dispatch
 from censorwatch.lab import Lab
 from censorwatch.lab.app_lab import AppCase
-from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
-from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import dnscheck
+from tests.integration.lab_probe import lab_context, runnable_case
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +28,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield running
 
 
-def context(lab: Lab, section: dict[str, Any], source: str | None = None) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                         source_address=source or lab.censored_source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
 def run(lab: Lab, case: AppCase, source: str | None = None) -> list[dict[str, Any]]:
-    ctx = context(lab, case.section, source)
+    ctx = lab_context(lab, case.section, source)
     return [asyncio.run(dnscheck.measure(url, ctx)) for url in dnscheck.inputs(case.section)]
 
 
@@ -46,9 +39,7 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_is_judged_as_expected(lab: Lab, name: str) -> None:
-    case = lab.app_case(name)
-    if case not in lab.runnable_app_cases:
-        pytest.skip("needs iptables (root)")
+    case = runnable_case(lab, name)
     for measurement in run(lab, case):
         verdict = dispatch.analyse(measurement)
         assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
@@ -88,7 +79,7 @@ def test_a_reset_is_recorded_at_the_tls_handshake(lab: Lab) -> None:
 def test_bogon_answers_are_errors_by_default(lab: Lab) -> None:
     """probe-cli rejects bogons: the lab's loopback answers then fail the bootstrap."""
     section = {**lab.app_case("dnscheck-doh-ok").section, "reject_bogons": True}
-    measurement = asyncio.run(dnscheck.measure(section["resolvers"][0], context(lab, section)))
+    measurement = asyncio.run(dnscheck.measure(section["resolvers"][0], lab_context(lab, section)))
     assert measurement["test_keys"]["bootstrap_failure"] == "dns_bogon_error"
     assert measurement["test_keys"]["lookups"] == {}
 
@@ -97,7 +88,7 @@ def test_known_addresses_are_measured_beside_the_bootstrap_ones(lab: Lab) -> Non
     case = lab.app_case("dnscheck-dot-ok")
     url = case.section["resolvers"][0]
     section = {**case.section, "resolvers": [{"url": url, "addrs": ["127.0.0.1"]}]}
-    measurement = asyncio.run(dnscheck.measure(url, context(lab, section)))
+    measurement = asyncio.run(dnscheck.measure(url, lab_context(lab, section)))
     lookups = measurement["test_keys"]["lookups"]
     assert len(lookups) == 2
     # 127.0.0.1 serves no DoT on that port: one endpoint fails, one works, the resolver is usable.

@@ -14,11 +14,9 @@ import pytest
 
 from censorwatch.analysis.dispatch import analyse
 from censorwatch.lab import Lab
-from censorwatch.lab.app_lab import AppCase
 from censorwatch.probe import geoip_db
-from censorwatch.probe.config import ProbeConfig, parse_host_port
-from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import facebook_messenger
+from tests.integration.lab_probe import lab_context, runnable_case
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +40,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def run(lab: Lab, section: dict[str, Any], source: str) -> dict[str, Any]:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=Path(lab.ca_file), source_address=source,
-                         timeout=TIMEOUT, probe_cc="RU")
-    return asyncio.run(facebook_messenger.measure(None, ExperimentContext(config, section, "test-report")))
-
-
-def runnable(lab: Lab, name: str) -> AppCase:
-    case = lab.app_case(name)
-    if case.needs_root and not lab.iptables_active:
-        pytest.skip("needs root and a working iptables (CI runs as root)")
-    return case
+    return asyncio.run(facebook_messenger.measure(None, lab_context(lab, section, source, TIMEOUT)))
 
 
 def test_the_lab_has_the_messenger_cases(lab: Lab) -> None:
@@ -60,7 +49,7 @@ def test_the_lab_has_the_messenger_cases(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", sorted(KEYS))
 def test_each_case_is_judged_as_the_lab_expects(lab: Lab, name: str) -> None:
-    case = runnable(lab, name)
+    case = runnable_case(lab, name)
     measurement = run(lab, case.section, lab.censored_source)
     tk = measurement["test_keys"]
     assert measurement["test_name"] == "facebook_messenger"
@@ -85,7 +74,7 @@ def test_stun_is_only_looked_up(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", ["facebook-dns-nxdomain", "facebook-dns-forged", "facebook-ip-iptables-drop"])
 def test_the_blocking_is_the_censored_sources_alone(lab: Lab, name: str) -> None:
-    case = runnable(lab, name)
+    case = runnable_case(lab, name)
     verdict = analyse(run(lab, case.section, HONEST))
     assert verdict.verdict == "ok", verdict.reason
 

@@ -19,6 +19,7 @@ from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import http3
+from tests.integration.lab_probe import lab_context, runnable_case
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +34,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield running
 
 
-def context(lab: Lab, section: dict[str, Any], source: str | None = None) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                         source_address=source or lab.censored_source, timeout=TIMEOUT, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
 def run(lab: Lab, case: AppCase, source: str | None = None) -> dict[str, Any]:
     (url,) = case.inputs
-    return asyncio.run(http3.measure(url, context(lab, case.section, source)))
+    return asyncio.run(http3.measure(url, lab_context(lab, case.section, source, TIMEOUT)))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +46,7 @@ def measured(lab: Lab) -> dict[str, dict[str, Any]]:
     async def all_cases() -> list[dict[str, Any]]:
         cases = lab.runnable_app_cases
         return list(await asyncio.gather(
-            *(http3.measure(case.inputs[0], context(lab, case.section)) for case in cases)))
+            *(http3.measure(case.inputs[0], lab_context(lab, case.section, timeout=TIMEOUT)) for case in cases)))
 
     return {case.name: m for case, m in zip(lab.runnable_app_cases, asyncio.run(all_cases()), strict=True)}
 
@@ -62,9 +57,7 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_is_judged_as_expected(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> None:
-    case = lab.app_case(name)
-    if case not in lab.runnable_app_cases:
-        pytest.skip("needs iptables (root)")
+    case = runnable_case(lab, name)
     verdict = dispatch.analyse(measured[name]) if "http3" in dispatch.ANALYSERS else analyse(measured[name])
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
 

@@ -19,11 +19,10 @@ from censorwatch.lab import Lab
 from censorwatch.lab.app_lab import AppCase
 from censorwatch.lab.pki import make_authority
 from censorwatch.lab.scenarios import openvpn as scenario
-from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
-from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import openvpn
 from censorwatch.probe.experiments._openvpn_process import openvpn_binary
+from tests.integration.lab_probe import lab_context, labless_context, runnable_case
 
 pytestmark = [
     pytest.mark.integration,
@@ -40,15 +39,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield running
 
 
-def context(section: dict[str, Any], source: str, lab: Lab | None = None) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53) if lab else None,
-                         ca_file=lab.ca_file if lab else None, source_address=source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
 def run(lab: Lab, case: AppCase, source: str | None = None) -> dict[str, Any]:
     (input,) = openvpn.inputs(case.section)
-    return asyncio.run(openvpn.measure(input, context(case.section, source or lab.censored_source, lab)))
+    return asyncio.run(openvpn.measure(input, lab_context(lab, case.section, source)))
 
 
 def clients() -> list[int]:
@@ -76,13 +69,11 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_is_judged_as_expected(lab: Lab, name: str) -> None:
-    case = lab.app_case(name)
-    if case not in lab.runnable_app_cases:
-        pytest.skip("needs iptables (root)")
+    case = runnable_case(lab, name)
     measurement = run(lab, case)
     verdict = dispatch.analyse(measurement)
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
-    assert measurement["test_runtime"] < openvpn.deadline(context(case.section, lab.censored_source))
+    assert measurement["test_runtime"] < openvpn.deadline(labless_context(case.section, lab.censored_source))
     assert clients() == []
 
 
@@ -141,7 +132,7 @@ def test_the_handshake_is_real_a_server_from_another_ca_fails_tls(lab: Lab) -> N
     """The client checks the server: with a CA that did not sign it, TLS fails and nothing is 'ok'."""
     case = lab.app_case("openvpn-udp-ok")
     other = make_authority("not the lab's OpenVPN CA").pem().decode()
-    measurement = asyncio.run(openvpn.measure(None, context(endpoint_of(case, ca=other), lab.censored_source, lab)))
+    measurement = asyncio.run(openvpn.measure(None, lab_context(lab, endpoint_of(case, ca=other))))
     tk = measurement["test_keys"]
     assert (tk["success"], tk["failure"]) == (False, "ssl_unknown_authority")
     assert "START" in [event["stage"] for event in tk["network_events"]]  # the server did answer
@@ -153,7 +144,7 @@ def test_a_wrong_tls_auth_key_gets_no_answer(lab: Lab) -> None:
     """tls-auth is really used: the server ignores packets signed with another key."""
     case = lab.app_case("openvpn-udp-ok")
     section = {**endpoint_of(case, tls_auth=scenario.credentials(make_authority("x")).static_key), "timeout": 1}
-    tk = asyncio.run(openvpn.measure(None, context(section, lab.censored_source, lab)))["test_keys"]
+    tk = asyncio.run(openvpn.measure(None, lab_context(lab, section)))["test_keys"]
     assert (tk["success"], tk["failure"]) == (False, "generic_timeout_error")
 
 
@@ -164,7 +155,7 @@ def test_a_closed_udp_port_is_refused_at_once(lab: Lab) -> None:
         closed = probe.getsockname()[1]
     started = time.monotonic()
     section = endpoint_of(case, address=f"127.0.0.1:{closed}")
-    tk = asyncio.run(openvpn.measure(None, context(section, lab.censored_source)))["test_keys"]
+    tk = asyncio.run(openvpn.measure(None, labless_context(section, lab.censored_source)))["test_keys"]
     assert tk["failure"] == "connection_refused"
     assert time.monotonic() - started < 2.0  # ICMP port unreachable ends it; no wait for the timeout
 
@@ -174,8 +165,8 @@ def test_a_closed_tcp_port_fails_the_tcp_connect(lab: Lab) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    measurement = asyncio.run(openvpn.measure(None, context(endpoint_of(case, address=f"127.0.0.1:{closed}"),
-                                                            lab.censored_source)))
+    section = endpoint_of(case, address=f"127.0.0.1:{closed}")
+    measurement = asyncio.run(openvpn.measure(None, labless_context(section, lab.censored_source)))
     tk = measurement["test_keys"]
     assert tk["tcp_connect"][0]["status"] == {"failure": "connection_refused", "success": False}
     assert tk["network_events"] == []
@@ -191,7 +182,7 @@ def test_cancelling_a_handshake_leaves_no_openvpn_running(lab: Lab) -> None:
         section = {**endpoint_of(case, address=f"127.0.0.1:{silent.getsockname()[1]}"), "timeout": 60}
 
         async def cancel_midway() -> list[int]:
-            task = asyncio.create_task(openvpn.measure(None, context(section, lab.censored_source)))
+            task = asyncio.create_task(openvpn.measure(None, labless_context(section, lab.censored_source)))
             for _ in range(100):
                 await asyncio.sleep(0.05)
                 if clients():
@@ -211,7 +202,7 @@ def test_cancelling_a_handshake_leaves_no_openvpn_running(lab: Lab) -> None:
 def test_openvpn_rejecting_the_configuration_is_an_endpoints_error(lab: Lab) -> None:
     section = endpoint_of(lab.app_case("openvpn-udp-ok"), cipher="NOT-A-CIPHER")
     with pytest.raises(EndpointsError, match="NOT-A-CIPHER"):
-        asyncio.run(openvpn.measure(None, context(section, lab.censored_source)))
+        asyncio.run(openvpn.measure(None, labless_context(section, lab.censored_source)))
     assert clients() == []
 
 
@@ -220,7 +211,7 @@ def test_a_key_that_is_not_the_certificates_is_an_endpoints_error(lab: Lab) -> N
     other_key = scenario.credentials(make_authority("other")).client_key
     section = endpoint_of(lab.app_case("openvpn-udp-ok"), key=other_key)
     with pytest.raises(EndpointsError, match="stopped before connecting"):
-        asyncio.run(openvpn.measure(None, context(section, lab.censored_source)))
+        asyncio.run(openvpn.measure(None, labless_context(section, lab.censored_source)))
     assert clients() == []
 
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from censorwatch.analysis.dispatch import analyse
 from censorwatch.lab import Lab
-from censorwatch.lab.app_lab import AppCase
-from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import load_endpoints
-from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import signal
+from tests.integration.lab_probe import lab_context, runnable_case
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +37,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def run(lab: Lab, section: dict[str, Any], source: str) -> dict[str, Any]:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=Path(lab.ca_file), source_address=source,
-                         timeout=TIMEOUT, probe_cc="RU")
-    return asyncio.run(signal.measure(None, ExperimentContext(config, section, "test-report")))
-
-
-def runnable(lab: Lab, name: str) -> AppCase:
-    case = lab.app_case(name)
-    if case.needs_root and not lab.iptables_active:
-        pytest.skip("needs root and a working iptables (CI runs as root)")
-    return case
+    return asyncio.run(signal.measure(None, lab_context(lab, section, source, TIMEOUT)))
 
 
 def test_the_lab_has_the_signal_cases(lab: Lab) -> None:
@@ -58,7 +46,7 @@ def test_the_lab_has_the_signal_cases(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", sorted(FAILURES))
 def test_each_case_is_judged_as_the_lab_expects(lab: Lab, name: str) -> None:
-    case = runnable(lab, name)
+    case = runnable_case(lab, name)
     measurement = run(lab, case.section, lab.censored_source)
     tk = measurement["test_keys"]
     assert measurement["test_name"] == "signal" and measurement["test_version"] == signal.TEST_VERSION
@@ -80,7 +68,7 @@ def test_a_reachable_run_records_each_step(lab: Lab) -> None:
 @pytest.mark.parametrize("name", ["signal-dns-nxdomain", "signal-dns-forged", "signal-sni-reset",
                                   "signal-ip-iptables-drop"])
 def test_the_blocking_is_the_censored_sources_alone(lab: Lab, name: str) -> None:
-    case = runnable(lab, name)
+    case = runnable_case(lab, name)
     verdict = analyse(run(lab, case.section, HONEST))
     assert verdict.verdict == "ok", verdict.reason
 

@@ -4,7 +4,6 @@ be judged by analysis/telegram.py as the case expects."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from collections.abc import Iterator
 from typing import Any
@@ -13,11 +12,9 @@ import pytest
 
 from censorwatch.analysis import dispatch
 from censorwatch.lab import Lab
-from censorwatch.lab.app_lab import AppCase
-from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
-from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import telegram
+from tests.integration.lab_probe import measure_runnable, runnable_case
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +28,6 @@ OONI_KEYS = {
 }
 
 
-def _context(lab: Lab, section: dict[str, Any]) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                         source_address=lab.censored_source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="20240101T000000Z_telegram_RU_0_n1_lab")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with Lab(tmp_path_factory.mktemp("telegram-lab"), tests={"telegram"}) as running:
@@ -45,20 +36,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def measured(lab: Lab) -> dict[str, dict[str, Any]]:
-    async def run_all() -> dict[str, dict[str, Any]]:
-        cases = [lab.app_case(name) for name in CASES]
-        runnable = [case for case in cases if lab.iptables_active or not case.needs_root]
-        results = await asyncio.gather(*(telegram.measure(None, _context(lab, case.section)) for case in runnable))
-        return {case.name: result for case, result in zip(runnable, results, strict=True)}
-
-    return asyncio.run(run_all())
-
-
-def _case(lab: Lab, name: str) -> AppCase:
-    case = lab.app_case(name)
-    if case.needs_root and not lab.iptables_active:
-        pytest.skip("needs root and a working iptables (censorwatch.lab.iptables.iptables_usable)")
-    return case
+    return measure_runnable(lab, CASES, telegram.measure, report_id="20240101T000000Z_telegram_RU_0_n1_lab")
 
 
 def test_lab_offers_the_telegram_cases(lab: Lab) -> None:
@@ -68,14 +46,14 @@ def test_lab_offers_the_telegram_cases(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_case_verdict(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> None:
-    case = _case(lab, name)
+    case = runnable_case(lab, name)
     verdict = dispatch.analyse(measured[name])
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_ooni_keys(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> None:
-    _case(lab, name)
+    runnable_case(lab, name)
     tk = measured[name]["test_keys"]
     got = (tk["telegram_tcp_blocking"], tk["telegram_http_blocking"], tk["telegram_web_status"],
            tk["telegram_web_failure"])
@@ -84,7 +62,7 @@ def test_ooni_keys(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> 
 
 @pytest.mark.parametrize("name", CASES)
 def test_measurement_shape(lab: Lab, measured: dict[str, dict[str, Any]], name: str) -> None:
-    case = _case(lab, name)
+    case = runnable_case(lab, name)
     measurement = measured[name]
     assert (measurement["test_name"], measurement["test_version"], measurement["input"]) == ("telegram", "0.3.0", None)
     tk = measurement["test_keys"]

@@ -19,11 +19,12 @@ from censorwatch.lab.app_lab import AppCase
 from censorwatch.lab.lab import Lab
 from censorwatch.lab.scenarios.throttling import RATE_BPS
 from censorwatch.model.measurement import new_report_id
-from censorwatch.probe.config import ProbeConfig, parse_host_port
+from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.experiment import ExperimentContext, History
 from censorwatch.probe.experiments import throttling
 from censorwatch.probe.throttling_history import StoreHistory
 from censorwatch.store import Store
+from tests.integration.lab_probe import lab_config
 
 ASN = "AS64500"
 CASES = ("throttling-not-throttled", "throttling-by-sni", "throttling-handshake", "throttling-slow-server")
@@ -36,8 +37,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def config(lab: Lab, source: str | None = None) -> ProbeConfig:
-    return ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                       source_address=source or lab.censored_source, timeout=3.0, probe_cc="RU", probe_asn=ASN)
+    return lab_config(lab, source, timeout=3.0, probe_asn=ASN)
 
 
 def run(case: AppCase, probe: ProbeConfig, history: History | None = None, **section: Any) -> dict[str, Any]:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import shutil
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +17,11 @@ import pytest
 from censorwatch.analysis import dispatch
 from censorwatch.lab import Lab
 from censorwatch.lab.app_lab import AppCase
-from censorwatch.probe.config import ProbeConfig, parse_host_port
+from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import tor
+from tests.integration.lab_probe import child_processes, lab_context, runnable_case
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,6 +30,7 @@ pytestmark = [
 
 CASES = ("tor-reachable", "tor-bridge-reset", "tor-one-of-three-failed", "tor-bridge-dropped",
          "tor-or-port-reset", "tor-or-port-rejected")
+CHILDREN = ("obfs4proxy", "tor")  # the probe's processes (and the lab bridge's obfs4proxy)
 
 
 @pytest.fixture(scope="module")
@@ -39,38 +39,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield running
 
 
-def context(lab: Lab, section: dict[str, Any], source: str | None = None) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                         source_address=source or lab.censored_source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
 def run(lab: Lab, case: AppCase, source: str | None = None) -> dict[str, Any]:
     assert tor.inputs(case.section) == [None]
-    return asyncio.run(tor.measure(None, context(lab, case.section, source)))
-
-
-def children(names: tuple[str, ...] = ("obfs4proxy", "tor")) -> list[int]:
-    """Our child processes running one of `names` (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == os.getpid() and comm in names:
-            found.append(int(entry.name))
-    return found
+    return asyncio.run(tor.measure(None, lab_context(lab, case.section, source)))
 
 
 @pytest.fixture(scope="module")
 def lab_processes(lab: Lab) -> set[int]:
     """The lab's own obfs4proxy (the bridge) is our child too; the probe's must come and go."""
-    return set(children())
+    return set(child_processes(CHILDREN))
 
 
 def test_the_lab_has_every_case(lab: Lab) -> None:
@@ -79,12 +56,10 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_is_judged_as_expected(lab: Lab, lab_processes: set[int], name: str) -> None:
-    case = lab.app_case(name)
-    if case not in lab.runnable_app_cases:
-        pytest.skip("needs iptables (root)")
+    case = runnable_case(lab, name)
     verdict = dispatch.analyse(run(lab, case))
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
-    assert set(children()) == lab_processes
+    assert set(child_processes(CHILDREN)) == lab_processes
 
 
 @pytest.mark.parametrize("name", ["tor-bridge-reset", "tor-or-port-reset"])
@@ -153,16 +128,16 @@ def test_cancelling_a_run_leaves_no_obfs4proxy_running(lab_processes: set[int]) 
             task = asyncio.create_task(tor.measure(None, ctx))
             for _ in range(100):
                 await asyncio.sleep(0.05)
-                if set(children()) - lab_processes:
+                if set(child_processes(CHILDREN)) - lab_processes:
                     break
-            running = sorted(set(children()) - lab_processes)
+            running = sorted(set(child_processes(CHILDREN)) - lab_processes)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             return running
 
         assert asyncio.run(cancel_midway()), "obfs4proxy never started"
-        assert set(children()) == lab_processes
+        assert set(child_processes(CHILDREN)) == lab_processes
     finally:
         silent.close()
 

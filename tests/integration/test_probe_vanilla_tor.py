@@ -8,7 +8,6 @@ network's first consensus: those waits are what the test measures."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,12 +18,11 @@ import pytest
 
 from censorwatch.analysis import dispatch
 from censorwatch.lab import Lab
-from censorwatch.lab.app_lab import AppCase
 from censorwatch.lab.tor_network import PrivateTorNetwork, TorNetworkError
-from censorwatch.probe.config import ProbeConfig, parse_host_port
 from censorwatch.probe.endpoints_file import EndpointsError, load_endpoints
 from censorwatch.probe.experiment import ExperimentContext
 from censorwatch.probe.experiments import vanilla_tor
+from tests.integration.lab_probe import child_processes, lab_context, labless_context, runnable_case
 
 pytestmark = [
     pytest.mark.integration,
@@ -32,6 +30,7 @@ pytestmark = [
 ]
 
 CASES = ("vanilla-tor-authority-reset", "vanilla-tor-authority-dropped", "vanilla-tor-private-network")
+TOR = ("tor",)  # the probe's tor, and the lab's private network (see `probe_tors`)
 
 
 @pytest.fixture(scope="module")
@@ -40,42 +39,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield running
 
 
-def context(section: dict[str, Any], source: str | None = "127.0.0.2") -> ExperimentContext:
-    config = ProbeConfig(source_address=source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
-def lab_context(lab: Lab, section: dict[str, Any]) -> ExperimentContext:
-    config = ProbeConfig(resolver=parse_host_port(lab.resolver, 53), ca_file=lab.ca_file,
-                         source_address=lab.censored_source, timeout=2.0, probe_cc="RU")
-    return ExperimentContext(config=config, section=section, report_id="test-report")
-
-
-def tor_children() -> list[int]:
-    """Our child processes named tor: the probe's, and the lab's private network (see `probe_tors`)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == os.getpid() and comm == "tor":
-            found.append(int(entry.name))
-    return found
+def context(section: dict[str, Any]) -> ExperimentContext:
+    return labless_context(section, "127.0.0.2")
 
 
 @pytest.fixture(scope="module")
 def lab_tors(lab: Lab) -> set[int]:
     """The lab's private network runs in this process's lab thread: its tors are our children too."""
-    return set(tor_children())
+    return set(child_processes(TOR))
 
 
 def probe_tors(lab_tors: set[int]) -> list[int]:
-    return sorted(set(tor_children()) - lab_tors)
+    return sorted(set(child_processes(TOR)) - lab_tors)
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +74,7 @@ def test_the_lab_has_every_case(lab: Lab) -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_is_judged_as_expected(lab: Lab, measured: dict[str, dict[str, Any]], lab_tors: set[int],
                                          name: str) -> None:
-    case: AppCase = lab.app_case(name)
-    if name not in measured:
-        pytest.skip("needs iptables (root)")
+    case = runnable_case(lab, name)
     verdict = dispatch.analyse(measured[name])
     assert (verdict.verdict, verdict.blocking) == (case.expected_verdict, case.expected_blocking), verdict.reason
     assert probe_tors(lab_tors) == []
@@ -190,22 +163,22 @@ def test_the_private_network_case_gives_a_client_torrc_vanilla_tor_accepts(lab: 
 def test_no_tor_is_left_after_the_lab_stops(tmp_path: Path) -> None:
     """A lab of its own (the module's one lives on): its network's tors run while it does, and are
     gone, reaped, once it stops."""
-    before = set(tor_children())
+    before = set(child_processes(TOR))
     # no iptables: its chain is named after our pid, and the module's lab holds it
     with Lab(tmp_path, tests={"vanilla_tor"}, use_iptables=False) as running:
         assert running.app_case("vanilla-tor-private-network")
-        network = set(tor_children()) - before
+        network = set(child_processes(TOR)) - before
         assert len(network) == 3
-    assert not network & set(tor_children())
+    assert not network & set(child_processes(TOR))
     assert not any(Path(f"/proc/{pid}").exists() for pid in network)
 
 
 def test_a_network_that_cannot_start_leaves_nothing_running(tmp_path: Path) -> None:
     network = PrivateTorNetwork(["127.0.9.1", "127.0.9.2", "127.0.9.3"], tmp_path, tor_gencert="/nonexistent")
-    before = set(tor_children())
+    before = set(child_processes(TOR))
     with pytest.raises(TorNetworkError, match="cannot start /nonexistent"):
         asyncio.run(network.start())
-    assert set(tor_children()) <= before and network.pids == []
+    assert set(child_processes(TOR)) <= before and network.pids == []
 
 
 def test_ready_waits_for_a_consensus_with_every_relay(tmp_path: Path) -> None:
@@ -213,7 +186,7 @@ def test_ready_waits_for_a_consensus_with_every_relay(tmp_path: Path) -> None:
     the authority's log; a longer wait sees all three relays Running; close() stops the three tors.
     Slow on purpose (10-20 s): the first voting rounds are the wait."""
     network = PrivateTorNetwork(["127.0.9.1", "127.0.9.2", "127.0.9.3"], tmp_path)
-    before = set(tor_children())
+    before = set(child_processes(TOR))
 
     async def start_then_wait() -> tuple[list[int], float]:
         await network.start()
@@ -228,7 +201,7 @@ def test_ready_waits_for_a_consensus_with_every_relay(tmp_path: Path) -> None:
             await network.close()
 
     pids, waited = asyncio.run(start_then_wait())
-    assert len(pids) == 3 and not set(pids) & set(tor_children()) and set(tor_children()) <= before
+    assert len(pids) == 3 and not set(pids) & set(child_processes(TOR)) and set(child_processes(TOR)) <= before
     assert waited > 1  # the first consensus takes voting rounds: ready() did not return at once
     assert "Published microdesc consensus" in (tmp_path / "labauth" / "notice.log").read_text()
 
