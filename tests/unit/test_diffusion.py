@@ -131,7 +131,7 @@ def test_requests_join_the_first_blocking_after_the_day_asked(store: Store) -> N
 
 def _event(target: str, cc: str, asn: str, start: str, uid: str) -> tuple[object, ...]:
     when = datetime.fromisoformat(start)
-    return (target, cc, asn, "dns", when, None, True, 0.9, [], 10, 0, 20, 18, 0, uid, uid, when)
+    return (target, cc, asn, "dns", when, None, True, 0.9, [], 10, 0, 20, 18, 0, uid, uid, when, None)
 
 
 def test_events_are_used_when_detection_ran(store: Store) -> None:
