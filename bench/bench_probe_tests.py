@@ -44,8 +44,10 @@ def phase(spec: dict[str, object]) -> None:
 
     store_sink = StoreSink(None)  # verdicts computed as in a real run; no store I/O in the figure
     started = time.monotonic()
-    tests = [str(name) for name in spec["tests"]]  # type: ignore[attr-defined]
-    jobs = plan_jobs(tests, [str(url) for url in spec["urls"]], endpoints)  # type: ignore[attr-defined]
+    # Each test with its own case's URLs: a URL test given another test's URL would measure a lab
+    # server made for that other test.
+    inputs: dict[str, list[str]] = spec["inputs"]  # type: ignore[assignment]
+    jobs = [job for name, urls in inputs.items() for job in plan_jobs([name], urls, endpoints)]
     summary = asyncio.run(ProbeRunner(config, int(str(spec["concurrency"])), [sink, store_sink], endpoints).run(jobs))
     elapsed = time.monotonic() - started
     print(json.dumps({
@@ -84,7 +86,6 @@ def main() -> None:
                 reachable[case.test_name] = case
         endpoints = Path(work) / "bench-endpoints.yaml"
         write_endpoints(endpoints, {name: case.section for name, case in reachable.items()})
-        urls = sorted({url for case in reachable.values() for url in case.inputs})
         tests = sorted(reachable)
         base = {"resolver": lab.resolver, "helper": lab.test_helper_url, "ca": str(lab.ca_file),
                 "source": lab.censored_source, "timeout": args.timeout, "endpoints": str(endpoints)}
@@ -92,9 +93,9 @@ def main() -> None:
         together: list[dict[str, Any]] = []
         apart: list[dict[str, Any]] = []
         for _ in range(args.repeats):
-            together.append(run_phase({**base, "tests": tests, "urls": urls, "concurrency": args.concurrency}))
-            runs = [run_phase({**base, "tests": [name], "urls": list(reachable[name].inputs), "concurrency": 1})
-                    for name in tests]
+            inputs = {name: list(reachable[name].inputs) for name in tests}
+            together.append(run_phase({**base, "inputs": inputs, "concurrency": args.concurrency}))
+            runs = [run_phase({**base, "inputs": {name: inputs[name]}, "concurrency": 1}) for name in tests]
             apart.append({"seconds": sum(r["seconds"] for r in runs),
                           "runtimes": {name: r["runtimes"].get(name, 0.0) for name, r in zip(tests, runs, strict=True)},
                           "peak_mib": max(r["peak_mib"] for r in runs),
