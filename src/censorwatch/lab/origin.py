@@ -183,6 +183,23 @@ class Blackhole:
 
 
 
+async def relay(client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                server: tuple[asyncio.StreamReader, asyncio.StreamWriter], idle: float | None = None) -> None:
+    """Copy both ways until either side closes (or is idle for `idle` seconds), then abort both."""
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, TimeoutError):
+            while data := await asyncio.wait_for(source.read(65536), idle):
+                sink.write(data)
+                await sink.drain()
+        sink.transport.abort()
+
+    try:
+        await asyncio.gather(pipe(client[0], server[1]), pipe(server[0], client[1]))
+    finally:
+        server[1].transport.abort()
+
+
 __all__ = [
     "Blackhole",
     "Conn",
@@ -192,6 +209,7 @@ __all__ = [
     "open_streams",
     "peek_client_hello",
     "read_head",
+    "relay",
     "reset",
     "server_name",
 ]

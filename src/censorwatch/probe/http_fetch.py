@@ -47,7 +47,8 @@ def encode_body(data: bytes) -> str | dict[str, str]:
         return {"format": "base64", "data": base64.b64encode(data).decode("ascii")}
 
 
-async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> Any:
+async def next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> Any:
+    """The next h11 event, reading from `reader` as needed, each read bounded by `timeout`."""
     while True:
         event = conn.next_event()
         if event is not h11.NEED_DATA:
@@ -102,16 +103,16 @@ async def _exchange(url: str, addrs: list[str], config: ProbeConfig, t0: float) 
         writer.write(conn.send(h11.Request(method="GET", target=target, headers=headers)) or b"")
         writer.write(conn.send(h11.EndOfMessage()) or b"")
         await asyncio.wait_for(writer.drain(), config.timeout)
-        event = await _next_event(conn, reader, config.timeout)
+        event = await next_event(conn, reader, config.timeout)
         while isinstance(event, h11.InformationalResponse):
-            event = await _next_event(conn, reader, config.timeout)
+            event = await next_event(conn, reader, config.timeout)
         if not isinstance(event, h11.Response):
             raise FetchFailure(failures.EOF_ERROR)
         body = bytearray()
         truncated = False
         if event.status_code not in REDIRECT_CODES:
             while True:
-                part = await _next_event(conn, reader, config.timeout)
+                part = await next_event(conn, reader, config.timeout)
                 if isinstance(part, h11.Data):
                     room = config.body_cap - len(body)
                     body += part.data[:room]

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
-from censorwatch.lab.origin import Conn, Handler, open_streams, reset
+from censorwatch.lab.origin import Conn, Handler, open_streams, relay, reset
 from censorwatch.lab.pki import Authority
 from censorwatch.probe.experiments._openvpn_process import openvpn_binary
 
@@ -252,19 +252,7 @@ def tcp_front(target: tuple[str, int], reset_censored: bool) -> Handler:
                 reset(conn.sock)
                 return
         remote_reader, remote_writer = await _connect_retrying(target)
-        reader, writer = await open_streams(conn, None)
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, TimeoutError):
-                while data := await asyncio.wait_for(source.read(65536), _RELAY_IDLE):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        try:
-            await asyncio.gather(pipe(reader, remote_writer), pipe(remote_reader, writer))
-        finally:
-            remote_writer.transport.abort()
+        await relay(await open_streams(conn, None), (remote_reader, remote_writer), _RELAY_IDLE)
 
     return handle
 

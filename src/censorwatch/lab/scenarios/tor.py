@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from censorwatch.lab.app_lab import AppCase, AppLabEnv, FirewallRule
 from censorwatch.lab.lab import LabError
-from censorwatch.lab.origin import Conn, Handler, open_streams, peek_client_hello, read_head, reset
+from censorwatch.lab.origin import Conn, Handler, open_streams, peek_client_hello, read_head, relay, reset
 from censorwatch.lab.tor_network import PrivateTorNetwork, TorNetworkError
 from censorwatch.probe.experiments import _obfs4
 
@@ -92,20 +92,8 @@ def front(target: tuple[str, int], reset_censored: bool) -> Handler:
             await asyncio.sleep(RESET_DELAY)
             reset(conn.sock)
             return
-        reader, writer = await open_streams(conn, None)
-        remote_reader, remote_writer = await asyncio.wait_for(asyncio.open_connection(*target), 5.0)
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        try:
-            await asyncio.gather(pipe(reader, remote_writer), pipe(remote_reader, writer))
-        finally:
-            remote_writer.transport.abort()
+        client = await open_streams(conn, None)
+        await relay(client, await asyncio.wait_for(asyncio.open_connection(*target), 5.0))
 
     return handle
 

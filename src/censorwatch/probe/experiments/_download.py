@@ -18,8 +18,8 @@ from censorwatch.model import failures
 from censorwatch.model.failure_map import failure_of
 from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.endpoints import close, endpoint, open_stream
+from censorwatch.probe.http_fetch import next_event
 
-READ_CHUNK = 64 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -82,14 +82,6 @@ async def _handshake(writer: asyncio.StreamWriter, plan: Plan, config: ProbeConf
         raise _Failed("tls_handshake", failure_of(error)) from error
 
 
-async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> Any:
-    while True:
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        conn.receive_data(await asyncio.wait_for(reader.read(READ_CHUNK), timeout))
-
-
 async def _transfer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan,
                     config: ProbeConfig, entry: dict[str, Any]) -> None:
     """Fills status_code, bytes, seconds, time_capped and complete in `entry`."""
@@ -100,9 +92,9 @@ async def _transfer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     deadline = sent + plan.max_seconds
     try:
         await asyncio.wait_for(writer.drain(), config.timeout)
-        event = await _next_event(conn, reader, min(config.timeout, plan.max_seconds))
+        event = await next_event(conn, reader, min(config.timeout, plan.max_seconds))
         while isinstance(event, h11.InformationalResponse):
-            event = await _next_event(conn, reader, min(config.timeout, plan.max_seconds))
+            event = await next_event(conn, reader, min(config.timeout, plan.max_seconds))
     except (OSError, TimeoutError, ssl.SSLError, EOFError) as error:
         raise _Failed("http_round_trip", failure_of(error)) from error
     except h11.ProtocolError as error:
@@ -122,7 +114,7 @@ async def _transfer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
                 break
             wait = min(left, config.timeout)
             try:
-                part = await _next_event(conn, reader, wait)
+                part = await next_event(conn, reader, wait)
             except TimeoutError:
                 if wait >= config.timeout:
                     raise  # a stall before the cap: the flow stopped, it did not just slow down

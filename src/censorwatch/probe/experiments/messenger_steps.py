@@ -28,7 +28,7 @@ from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.dns_lookup import is_ip_literal, lookup
 from censorwatch.probe.endpoints import close, endpoint, open_stream, start_tls
 from censorwatch.probe.endpoints_file import EndpointsError
-from censorwatch.probe.http_fetch import encode_body
+from censorwatch.probe.http_fetch import encode_body, next_event
 
 # df-008 operation names, which OONI's tools (and analysis/apps_common.blocking_of) read.
 RESOLVE = "resolve"
@@ -38,7 +38,6 @@ HTTP_ROUND_TRIP = "http_round_trip"
 
 MAX_REDIRECTS = 10  # urlgetter's cap
 BODY_SNAPSHOT = 1 << 19  # urlgetter keeps 512 KiB of a body
-READ_CHUNK = 64 * 1024
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ACCEPT_LANGUAGE = "en-US,en;q=0.9"
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -265,14 +264,6 @@ def _request_headers(url: str, method: str, config: ProbeConfig) -> list[tuple[s
     return headers
 
 
-async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> Any:
-    while True:
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        conn.receive_data(await asyncio.wait_for(reader.read(READ_CHUNK), timeout))
-
-
 async def _round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str, method: str,
                       headers: list[tuple[str, str]], config: ProbeConfig) -> dict[str, Any]:
     parts = urlsplit(url)
@@ -281,16 +272,16 @@ async def _round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.write(conn.send(h11.Request(method=method, target=target, headers=headers)) or b"")
     writer.write(conn.send(h11.EndOfMessage()) or b"")
     await asyncio.wait_for(writer.drain(), config.timeout)
-    event = await _next_event(conn, reader, config.timeout)
+    event = await next_event(conn, reader, config.timeout)
     while isinstance(event, h11.InformationalResponse):
-        event = await _next_event(conn, reader, config.timeout)
+        event = await next_event(conn, reader, config.timeout)
     if not isinstance(event, h11.Response):
         raise StepFailure(failures.EOF_ERROR, HTTP_ROUND_TRIP)
     cap = min(config.body_cap, BODY_SNAPSHOT)
     body = bytearray()
     truncated = False
     while True:
-        part = await _next_event(conn, reader, config.timeout)
+        part = await next_event(conn, reader, config.timeout)
         if isinstance(part, h11.Data):
             body += part.data
             if len(body) > cap:
