@@ -246,6 +246,14 @@ def test_telegram_steps(client: TestClient, uids: dict[str, str]) -> None:
     assert "Telegram data centres blocked (TCP)" in section
 
 
+def test_a_test_without_control_is_explained_without_one(client: TestClient, uids: dict[str, str]) -> None:
+    """The verdict box's plain words must not speak of a control the telegram test never had."""
+    page = client.get(f"/measurement/{uids['tg_as1_new']}").text
+    help_text = page[page.index('<p class="help">'):page.index("</p>", page.index('<p class="help">'))]
+    assert "control" not in help_text
+    assert "Connections to the service&#39;s addresses failed from the probe&#39;s network." in help_text
+
+
 def test_http3_steps_show_quic_next_to_tls(client: TestClient, uids: dict[str, str]) -> None:
     page = client.get(f"/measurement/{uids['http3']}").text
     quic = page[page.index("QUIC handshakes (HTTP/3)"):]

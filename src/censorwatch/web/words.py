@@ -47,11 +47,30 @@ BLOCKING_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+# The tests that have no control (messengers, circumvention tools, DNS over HTTPS/TLS, HTTP/3): the
+# words above speak of a control, which would mislead on their pages.
+WITHOUT_CONTROL_VERDICT: dict[str, str] = {
+    "anomaly": "The test failed in the way censorship makes it fail. A network fault can look the same; look at "
+               "several measurements.",
+    "failure": "The test could not be completed (for example the probe's own network was down), so it says "
+               "nothing either way.",
+}
+WITHOUT_CONTROL_BLOCKING: dict[str, str] = {
+    "dns": "The service's name did not resolve, or resolved to addresses that are not the service's.",
+    "tcp_ip": "Connections to the service's addresses failed from the probe's network.",
+    "tls": "The encrypted (TLS) handshake with the service was reset or failed.",
+    "http-failure": "The request to the service failed after the connection was made.",
+}
+CONTROLLED_TESTS = frozenset({None, "web_connectivity", "throttling"})
+
+
 def verdict_label(verdict: str | None) -> str:
     return VERDICT_WORDS.get(verdict or "not analysed", (str(verdict), ""))[0]
 
 
-def verdict_help(verdict: str | None) -> str:
+def verdict_help(verdict: str | None, test_name: str | None = None) -> str:
+    if test_name not in CONTROLLED_TESTS and verdict in WITHOUT_CONTROL_VERDICT:
+        return WITHOUT_CONTROL_VERDICT[verdict]
     return VERDICT_WORDS.get(verdict or "not analysed", ("", ""))[1]
 
 
@@ -61,7 +80,9 @@ def blocking_label(blocking: str | None) -> str:
     return BLOCKING_WORDS.get(blocking, (blocking, ""))[0]
 
 
-def blocking_help(blocking: str | None) -> str:
+def blocking_help(blocking: str | None, test_name: str | None = None) -> str:
     if not blocking:
         return ""
+    if test_name not in CONTROLLED_TESTS and blocking in WITHOUT_CONTROL_BLOCKING:
+        return WITHOUT_CONTROL_BLOCKING[blocking]
     return BLOCKING_WORDS.get(blocking, ("", ""))[1]
