@@ -15,6 +15,7 @@ import pytest
 
 from censorwatch.analysis import dispatch
 from censorwatch.analysis.record import analysed_record
+from censorwatch.analysis.throttling_history import StoreHistory
 from censorwatch.lab.app_lab import AppCase
 from censorwatch.lab.lab import Lab
 from censorwatch.lab.scenarios.throttling import RATE_BPS
@@ -22,7 +23,6 @@ from censorwatch.model.measurement import new_report_id
 from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.experiment import ExperimentContext, History
 from censorwatch.probe.experiments import throttling
-from censorwatch.probe.throttling_history import StoreHistory
 from censorwatch.store import Store
 from tests.integration.lab_probe import lab_config
 

@@ -13,10 +13,9 @@ import pytest
 from censorwatch.model.measurement import SCRUBBED_IP
 from censorwatch.probe import geolocation
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.experiment import ExperimentContext
+from censorwatch.probe.experiment import ExperimentContext, new_measurement
 from censorwatch.probe.geoip_db import DB_ENV, Network, build, open_source, parse_ip2asn
 from censorwatch.probe.geolocation import resolver_network
-from censorwatch.probe.web_connectivity import base_measurement
 
 TSV = ("1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n"
        "9.9.9.0\t9.9.9.255\t19281\tCH\tQUAD9-AS-1\n")
@@ -63,7 +62,8 @@ def test_no_database_no_network(tmp_path: Path) -> None:
 
 def test_recorded_in_the_measurement_without_the_address(db: Path) -> None:
     config = ProbeConfig(resolver=("1.0.0.1", 53), probe_cc="US", probe_asn="AS64500")
-    measurement = base_measurement("https://example.org/", ExperimentContext(config, {}, "r"), datetime.now(UTC))
+    measurement = new_measurement("web_connectivity", "0.4.3", "https://example.org/",
+                                  ExperimentContext(config, {}, "r"), datetime.now(UTC))
     assert (measurement["resolver_asn"], measurement["resolver_network_name"]) == ("AS13335", "CLOUDFLARENET")
     assert measurement["resolver_ip"] == SCRUBBED_IP
     assert "1.0.0.1" not in repr(measurement)
@@ -77,5 +77,6 @@ def test_recorded_in_the_measurement_without_the_address(db: Path) -> None:
     ],
 )
 def test_as0_stays(db: Path, config: ProbeConfig) -> None:
-    measurement = base_measurement("https://example.org/", ExperimentContext(config, {}, "r"), datetime.now(UTC))
+    measurement = new_measurement("web_connectivity", "0.4.3", "https://example.org/",
+                                  ExperimentContext(config, {}, "r"), datetime.now(UTC))
     assert (measurement["resolver_asn"], measurement["resolver_network_name"]) == ("AS0", None)

@@ -206,9 +206,9 @@ def probe(
     they are blocked."""
     # Here, not at the top: the tests' network libraries (dnspython loads aioquic, and with it
     # cryptography) would slow every other command's start.
+    from censorwatch.analysis.throttling_history import StoreHistory
     from censorwatch.probe.job_plan import PlanError, plan_jobs
     from censorwatch.probe.runner import ProbeRunner, RunSummary
-    from censorwatch.probe.throttling_history import StoreHistory
 
     if current_consent() is None:
         fail(consent_missing("censorwatch probe measures nothing"))

@@ -4,6 +4,7 @@ measurement, and sinks (output file, store, collector) fed as each measurement f
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -14,11 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from censorwatch.model import failures
-from censorwatch.model.measurement import new_measurement_uid, new_report_id
+from censorwatch.model.measurement import new_report_id
 from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.control_client import ControlClient
 from censorwatch.probe.endpoints_file import Endpoints, load_endpoints
-from censorwatch.probe.experiment import ExperimentContext, History, new_measurement
+from censorwatch.probe.experiment import ExperimentContext, History, finish, new_measurement
 from censorwatch.probe.experiments import DEFAULT_TEST, experiment
 from censorwatch.probe.web_connectivity import failed_test_keys
 
@@ -143,10 +144,8 @@ def _failed(module: ModuleType, job: Job, context: ExperimentContext, started: d
     """A measurement that could not finish (deadline, unexpected error) is still recorded, with
     the reason, so a run never silently drops an input."""
     measurement = new_measurement(job.test_name, module.TEST_VERSION, job.input, context, started)
-    measurement["test_keys"] = failed_test_keys(failure) if job.test_name == DEFAULT_TEST else {"failure": failure}
-    measurement["test_runtime"] = 0.0
-    measurement["measurement_uid"] = new_measurement_uid(measurement)
-    return measurement
+    keys = failed_test_keys(failure) if job.test_name == DEFAULT_TEST else {"failure": failure}
+    return finish(measurement, keys, time.monotonic())  # no runtime to report: what ran was cut off
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

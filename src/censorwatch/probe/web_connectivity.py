@@ -32,17 +32,13 @@ def inputs(section: Mapping[str, Any]) -> list[str | None]:
     return []
 
 
-def base_measurement(url: str, context: ExperimentContext, started: datetime) -> dict[str, Any]:
-    return new_measurement(TEST_NAME, TEST_VERSION, url, context, started)
-
-
 async def measure(input: str | None, context: ExperimentContext) -> dict[str, Any]:
     if input is None or context.control is None:
         raise ValueError("web_connectivity measures a URL against a control")
     url, config, control = input, context.config, context.control
     started = datetime.now(UTC)
     t0 = time.monotonic()
-    measurement = base_measurement(url, context, started)
+    measurement = new_measurement(TEST_NAME, TEST_VERSION, url, context, started)
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"

@@ -3,8 +3,8 @@ the same test and input from the same network, read back from the censorwatch st
 received. Read-only: it only SELECTs, on the Store the CLI already has open (DuckDB lets one
 process hold a file once, and the run's own sink writes through that same Store).
 
-The one place the probe reads the store; the CLI builds it and hands it to the runner, so the
-experiment itself still knows only the History protocol."""
+Here, beside store_sink.py, not in probe/: the probe knows nothing of the store (DESIGN.md). The CLI
+builds it and hands it to the runner, so the experiment knows only the History protocol."""
 
 from __future__ import annotations
 
