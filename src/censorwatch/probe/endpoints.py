@@ -46,7 +46,9 @@ async def close(writer: asyncio.StreamWriter) -> None:
             raise
 
 
-def _tls_details(writer: asyncio.StreamWriter) -> dict[str, Any]:
+def tls_details(writer: asyncio.StreamWriter) -> dict[str, Any]:
+    """df-006's tls_version, cipher_suite, negotiated_protocol and peer_certificates of a TLS stream
+    ({} when the stream is not TLS)."""
     ssl_object = writer.get_extra_info("ssl_object")
     if not isinstance(ssl_object, ssl.SSLObject):
         return {}
@@ -86,7 +88,7 @@ async def measure_endpoint(
     }
     try:
         await start_tls(writer, server_name, config)
-        tls.update(_tls_details(writer))
+        tls.update(tls_details(writer))
     except (OSError, TimeoutError, ssl.SSLError, EOFError) as error:
         tls["failure"] = failure_of(error)
         writer.transport.abort()

@@ -19,7 +19,7 @@ import h11
 from censorwatch.model import failures
 from censorwatch.model.failure_map import failure_of
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.endpoints import close, endpoint, open_stream, start_tls
+from censorwatch.probe.endpoints import close, endpoint, open_stream, start_tls, tls_details
 
 NETWORK_ERRORS = (OSError, TimeoutError, ssl.SSLError, EOFError, asyncio.IncompleteReadError)
 MAX_DNS_MESSAGE = 65535
@@ -64,16 +64,8 @@ def _tls_entry(writer: asyncio.StreamWriter | None, address: str, server_name: s
         "no_tls_verify": False, "cipher_suite": "", "negotiated_protocol": "", "tls_version": "",
         "peer_certificates": [], "t0": t0,
     }
-    ssl_object = writer.get_extra_info("ssl_object") if writer is not None else None
-    if isinstance(ssl_object, ssl.SSLObject):
-        cipher = ssl_object.cipher()
-        der = ssl_object.getpeercert(binary_form=True)
-        entry.update(
-            cipher_suite=cipher[0] if cipher else "",
-            negotiated_protocol=ssl_object.selected_alpn_protocol() or "",
-            tls_version=ssl_object.version() or "",
-            peer_certificates=[{"format": "base64", "data": base64.b64encode(der).decode()}] if der else [],
-        )
+    if writer is not None:
+        entry.update(tls_details(writer))
     return entry
 
 

@@ -12,7 +12,6 @@ HOST2 is resolved through the probe's resolver, so DNS interference on it is sti
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
 import time
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from censorwatch.model import failures
 from censorwatch.model.failure_map import failure_of
 from censorwatch.probe.config import ProbeConfig
 from censorwatch.probe.dns_lookup import is_ip_literal, lookup
-from censorwatch.probe.endpoints import close, endpoint, open_stream, start_tls
+from censorwatch.probe.endpoints import close, endpoint, open_stream, start_tls, tls_details
 from censorwatch.probe.endpoints_file import EndpointsError
 from censorwatch.probe.http_fetch import encode_body, next_event
 
@@ -220,17 +219,7 @@ def _tls_entry(writer: asyncio.StreamWriter, address: str, server_name: str, sta
     entry: dict[str, Any] = {"address": address, "cipher_suite": "", "failure": None, "negotiated_protocol": "",
                              "no_tls_verify": False, "peer_certificates": [], "server_name": server_name,
                              "t0": started, "tls_version": ""}
-    ssl_object = writer.get_extra_info("ssl_object")
-    if isinstance(ssl_object, ssl.SSLObject):
-        cipher = ssl_object.cipher()
-        certificate = ssl_object.getpeercert(binary_form=True)
-        entry.update(
-            cipher_suite=cipher[0] if cipher else "",
-            negotiated_protocol=ssl_object.selected_alpn_protocol() or "",
-            tls_version=ssl_object.version() or "",
-            peer_certificates=[{"format": "base64", "data": base64.b64encode(certificate).decode()}]
-            if certificate else [],
-        )
+    entry.update(tls_details(writer))
     return entry
 
 

@@ -16,7 +16,6 @@ Section (probe-endpoints.yaml `tor`):
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import ipaddress
@@ -33,7 +32,7 @@ import h11
 from censorwatch.model import failures
 from censorwatch.model.failure_map import failure_of
 from censorwatch.probe.config import ProbeConfig
-from censorwatch.probe.endpoints import close, endpoint, open_stream
+from censorwatch.probe.endpoints import close, endpoint, open_stream, tls_details
 from censorwatch.probe.endpoints_file import EndpointsError
 from censorwatch.probe.experiment import ExperimentContext, elapsed, finish, new_measurement
 from censorwatch.probe.experiments import _obfs4
@@ -250,14 +249,7 @@ async def _or_port(target: Target, result: dict[str, Any], config: ProbeConfig, 
     try:
         await asyncio.wait_for(writer.start_tls(_no_verify_context(), server_hostname=None,
                                                 ssl_handshake_timeout=config.timeout + 5.0), config.timeout)
-        ssl_object = writer.get_extra_info("ssl_object")
-        if isinstance(ssl_object, ssl.SSLObject):
-            cipher = ssl_object.cipher()
-            certificate = ssl_object.getpeercert(binary_form=True)
-            handshake.update(tls_version=ssl_object.version() or "", cipher_suite=cipher[0] if cipher else "")
-            if certificate:
-                handshake["peer_certificates"] = [{"data": base64.b64encode(certificate).decode(),
-                                                   "format": "base64"}]
+        handshake.update(tls_details(writer))
     except (OSError, TimeoutError, ssl.SSLError, EOFError) as error:
         handshake["failure"] = result["failure"] = failure_of(error)
         writer.transport.abort()
