@@ -123,8 +123,7 @@ def main() -> None:
     from censorwatch.lab import Lab
 
     wrong = 0
-    # tests=(): the web cases only; the other tests' scenarios (tor, openvpn...) would run processes of their own.
-    with tempfile.TemporaryDirectory() as work, Lab(Path(work), tests=()) as lab:
+    with tempfile.TemporaryDirectory() as work, Lab(Path(work)) as lab:
         cases = lab.runnable_cases
         expected = {case.url: (case.expected_verdict, case.expected_blocking, case.name) for case in cases}
         urls = [f"{cases[i % len(cases)].url}?n={i}" for i in range(args.urls)]

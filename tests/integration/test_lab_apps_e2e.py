@@ -44,7 +44,7 @@ def _probe(lab: Lab, case: AppCase, workdir: Path) -> Outcome:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
     workdir = tmp_path_factory.mktemp("lab-apps")
-    with Lab(workdir) as lab:
+    with Lab(workdir, tests=None) as lab:
         cases = lab.runnable_app_cases
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = list(pool.map(lambda case: _probe(lab, case, workdir), cases))

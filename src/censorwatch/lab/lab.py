@@ -47,8 +47,9 @@ def _reserve(host: str, port: int) -> socket.socket:
 
 class Lab:
     def __init__(self, workdir: Path, censored_source: str = "127.0.0.2", use_iptables: bool | None = None,
-                 tests: Collection[str] | None = None) -> None:
-        """`tests`: the probe tests whose scenarios to start besides the web cases (None: all)."""
+                 tests: Collection[str] | None = ()) -> None:
+        """`tests`: the probe tests whose scenarios to start besides the web cases (None: all; by default
+        none, so a lab for Web Connectivity starts no tor, openvpn or QUIC server it does not need)."""
         address = ipaddress.ip_address(censored_source)
         if address.version != 4 or not address.is_loopback or censored_source == ORIGIN_IP:
             raise ValueError(f"censored source must be a 127.0.0.0/8 address other than {ORIGIN_IP}")
