@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import tantivy
 
 from censorwatch.archive import query_build
 from censorwatch.archive.entities import find_entities
@@ -22,8 +23,10 @@ from censorwatch.archive.index import (
     QueryError,
     SearchResults,
 )
+from censorwatch.archive.index_schema import HAN_PAIRS, TEXT_ZH
 from censorwatch.archive.language import document_language, with_languages
 from censorwatch.archive.model import TextPart
+from censorwatch.archive.text_analysis import RUSSIAN, word_terms
 
 
 def document(doc_id: str, *texts: str, collection: str = "test", day: date | None = None, private: bool = False,
@@ -337,21 +340,45 @@ def results(index: ArchiveIndex, query: str) -> tuple[int, dict[str, tuple[str, 
     return found.total, {hit.doc_id: (hit.snippet, hit.highlights) for hit in found.hits}
 
 
-def compare_with_both_fields(index: ArchiveIndex, queries: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = {query: results(index, query) for query in queries}
-    monkeypatch.setattr(query_build, "_fields_for", lambda terms, *, prefix: query_build._WORD_FIELDS)
-    both = {query: results(index, query) for query in queries}
+def positional_phrases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Words side by side searched as the word fields' positions say, not as pairs: a phrase
+    query on text_ru and one on text_en (the best counting), and Chinese on text_zh."""
+    words, side_by_side = query_build.QueryBuilder._words, query_build._side_by_side
+
+    def positional_words(self: query_build.QueryBuilder, text: str, *, prefix: bool) -> tantivy.Query | None:
+        query = words(self, text, prefix=prefix)  # the highlights, as the pairs record them
+        terms = {analyzer: word_terms(analyzer, text) for _, analyzer in query_build._WORD_FIELDS}
+        if prefix or len(terms[RUSSIAN]) < 2:
+            return query
+        fields = query_build._WORD_FIELDS
+        return tantivy.Query.disjunction_max_query(
+            [tantivy.Query.phrase_query(self.schema, name, terms[analyzer]) for name, analyzer in fields]
+        )
+
+    def positional_chinese(schema: tantivy.Schema, field_name: str, pieces: list[tuple[int, str]]) -> tantivy.Query:
+        if field_name != HAN_PAIRS:
+            return side_by_side(schema, field_name, pieces)
+        return tantivy.Query.phrase_query(schema, TEXT_ZH, list(pieces))
+
+    monkeypatch.setattr(query_build.QueryBuilder, "_words", positional_words)
+    monkeypatch.setattr(query_build, "_side_by_side", positional_chinese)
+
+
+def compare_with_positions(index: ArchiveIndex, queries: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    paired = {query: results(index, query) for query in queries}
+    positional_phrases(monkeypatch)
+    positional = {query: results(index, query) for query in queries}
     monkeypatch.undo()
     # The same documents, with the same snippets (only the scores may differ).
-    assert {query: found for query, found in chosen.items() if found != both[query]} == {}
-    assert any(total for total, _ in chosen.values())
+    assert {query: found for query, found in paired.items() if found != positional[query]} == {}
+    assert any(total for total, _ in paired.values())
 
 
-def test_one_field_finds_what_both_found(forms_index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pairs_find_what_positions_find(forms_index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     queries = word_queries([part.text for doc in DOCUMENTS + FORMS for part in doc.parts])
     queries += ["блокировка", '"блокировка сайтов"', '"единый реестр"', '"закон DMCA"', "DMCA OR реестр",
                 "блокировка -DMCA", '"Twitter получил"', "блокиров*", "site*", "网络安全 реестр"]
-    compare_with_both_fields(forms_index, queries, monkeypatch)
+    compare_with_positions(forms_index, queries, monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -433,7 +460,7 @@ def test_real_documents(real_index: ArchiveIndex, query: str, expected: set[str]
     assert expected <= ids(real_index.search(query))
 
 
-def test_real_documents_one_field_finds_what_both_found(
+def test_real_documents_pairs_find_what_positions_find(
     real_index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.conftest import SHARED_DATA
@@ -441,7 +468,7 @@ def test_real_documents_one_field_finds_what_both_found(
     texts = [(SHARED_DATA / "documents" / name).read_text(encoding="utf-8")[:4000] for name in REAL]
     queries = word_queries(texts)
     # Every fifth, in a stable order: still over a thousand words and phrases of every language.
-    compare_with_both_fields(real_index, queries[::5], monkeypatch)
+    compare_with_positions(real_index, queries[::5], monkeypatch)
 
 
 def test_real_entity_filters(real_index: ArchiveIndex) -> None:

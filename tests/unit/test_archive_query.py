@@ -119,10 +119,10 @@ def test_any_input_parses_or_raises_query_error(query: str) -> None:
 def _fields_in(schema: tantivy.Schema, query: tantivy.Query) -> set[str]:
     """The fields a built query reads, from its debug form ("field=5" in a term, "field:
     Field(5)" in a phrase or a regex)."""
-    from censorwatch.archive.index_schema import TEXT_EN, TEXT_RU, TEXT_ZH
+    from censorwatch.archive.index_schema import HAN_PAIRS, TEXT_EN, TEXT_RU, TEXT_ZH, WORD_PAIRS
 
     names = {}
-    for name in (TEXT_RU, TEXT_EN, TEXT_ZH):
+    for name in (TEXT_RU, TEXT_EN, TEXT_ZH, WORD_PAIRS, HAN_PAIRS):
         number = re.search(r"field=(\d+)", repr(tantivy.Query.term_query(schema, name, "x")))
         assert number is not None
         names[number.group(1)] = name
@@ -132,22 +132,24 @@ def _fields_in(schema: tantivy.Schema, query: tantivy.Query) -> set[str]:
 @pytest.mark.parametrize(
     ("query", "fields", "either"),
     [
-        ('"единый реестр"', {"text_ru"}, False),
-        ('"Единого реестра доменных имён"', {"text_ru"}, False),
-        ('"1066 страниц"', {"text_ru"}, False),  # digits analyse alike in both
-        ('"2016 1066"', {"text_ru"}, False),
-        ("Николаевск-на-Амуре", {"text_ru"}, False),  # a word the analysers split: side by side
-        ('"Unified register"', {"text_en"}, False),
-        ("e-mail", {"text_en"}, False),
+        # Words side by side: their pairs, whatever the script.
+        ('"единый реестр"', {"word_pairs"}, False),
+        ('"Единого реестра доменных имён"', {"word_pairs"}, False),
+        ('"1066 страниц"', {"word_pairs"}, False),
+        ("Николаевск-на-Амуре", {"word_pairs"}, False),  # a word the analysers split: side by side
+        ('"Unified register"', {"word_pairs"}, False),
+        ("e-mail", {"word_pairs"}, False),
+        ('"закон DMCA"', {"word_pairs"}, False),
         # One word: both fields, the unstemmed one ranking the form as typed first (and cheap).
         ("блокировка", {"text_ru", "text_en"}, True),
         ("site", {"text_ru", "text_en"}, True),
         ("1066", {"text_ru", "text_en"}, True),
-        ('"закон DMCA"', {"text_ru", "text_en"}, True),  # mixed scripts: the best of both
         ("блокирoвка", {"text_ru", "text_en"}, True),  # a Latin o inside a Russian word
         ("блокиров*", {"text_ru", "text_en"}, True),  # a beginning: the words as typed, too
-        ("网络安全 реестр", {"text_ru", "text_en", "text_zh"}, True),
-        ('"网络安全 единый реестр"', {"text_ru", "text_zh"}, False),
+        # Chinese: one word as itself, several as their pairs, for either segmentation of the run.
+        ("网络安全 реестр", {"text_ru", "text_en", "text_zh", "han_pairs"}, True),
+        ("网络安全法", {"han_pairs"}, False),  # a Chinese word of several: their pairs
+        ('"网络安全 единый реестр"', {"word_pairs", "text_zh", "han_pairs"}, False),
     ],
 )
 def test_words_are_searched_in_the_fields_of_their_script(query: str, fields: set[str], either: bool) -> None:
@@ -157,6 +159,23 @@ def test_words_are_searched_in_the_fields_of_their_script(query: str, fields: se
     built, _ = build_query(schema, node)
     assert _fields_in(schema, built) == fields
     assert ("DisjunctionMaxQuery" in repr(built)) == either
+
+
+@pytest.mark.parametrize(
+    ("query", "pairs"),
+    [
+        ('"единый реестр"', ["един_реестр"]),
+        ('"Единого реестра доменных имён"', ["един_реестр", "реестр_домен", "домен_им"]),
+        ('"закон DMCA"', ["закон_dmca"]),
+        ('"Twitter получил notices"', ["twitter_получ", "получ_notic"]),  # each word its own stem
+        ('"网络安全法"', ["网络安全_法", "网络_安全", "安全_法"]),  # jieba's cut, and the finest cover
+    ],
+)
+def test_phrases_become_pairs_of_stems(query: str, pairs: list[str]) -> None:
+    node = parse_query(query)
+    assert node is not None
+    built, _ = build_query(build_schema(), node)
+    assert re.findall(r'"([^"]*_[^"]*)"', repr(built)) == pairs
 
 
 @pytest.mark.parametrize("query", ['"единый реестр"', "блокировка", "site", '"Unified register"', '"закон DMCA"'])

@@ -16,15 +16,17 @@ from censorwatch.archive.text_analysis import (
     CHINESE,
     ENGLISH,
     IDENTIFIER,
+    PAIRS,
     RUSSIAN,
     analyzers,
     chinese_tokens,
     has_han,
     identifier_spans,
+    word_pairs,
 )
 
 # Bumped whenever fields or analysers change: an index built otherwise must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DOC_ID = "doc_id"
 COLLECTION = "collection"
@@ -34,6 +36,8 @@ PRIVATE = "private"
 TEXT_RU = "text_ru"
 TEXT_EN = "text_en"
 TEXT_ZH = "text_zh"
+WORD_PAIRS = "word_pairs"
+HAN_PAIRS = "han_pairs"
 IDENT = "ident"
 ENTITY = "entity"
 BODY = "body"
@@ -71,6 +75,9 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field(TEXT_RU, tokenizer_name=RUSSIAN)
     builder.add_text_field(TEXT_EN, tokenizer_name=ENGLISH)
     builder.add_text_field(TEXT_ZH, tokenizer_name=CHINESE)
+    # Positions: a phrase of three words or more is a phrase of its pairs.
+    builder.add_text_field(WORD_PAIRS, tokenizer_name=PAIRS)
+    builder.add_text_field(HAN_PAIRS, tokenizer_name=PAIRS)
     builder.add_text_field(IDENT, tokenizer_name=IDENTIFIER, index_option="freq")
     builder.add_text_field(ENTITY, tokenizer_name="raw", index_option="freq")
     builder.add_bytes_field(BODY, stored=True)
@@ -124,8 +131,11 @@ def to_document(document: IndexedDocument) -> tantivy.Document:
     for text in texts:
         result.add_text(TEXT_RU, text)
         result.add_text(TEXT_EN, text)
+        result.add_text(WORD_PAIRS, word_pairs(text))
         if has_han(text):
-            result.add_pre_tokenized_text(TEXT_ZH, chinese_tokens(text))
+            words, pairs = chinese_tokens(text)
+            result.add_pre_tokenized_text(TEXT_ZH, words)
+            result.add_pre_tokenized_text(HAN_PAIRS, pairs)
     for key in sorted(_identifiers(f"{document.title}\n{body}", document.entities)):
         result.add_text(IDENT, key)
     for key in sorted({entity_key(e.type, e.value) for e in document.entities if e.type in _INDEXED_ENTITY_TYPES}):

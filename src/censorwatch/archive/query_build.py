@@ -1,33 +1,31 @@
 """A parsed query (query.py) as a tantivy Query over the index's fields (index_schema.py), and the
 terms a snippet should highlight.
 
-A word is searched in every language's field at once (a disjunction: the best field counts), a
-phrase in the fields of its script, so a Russian word form matches through its stem and a
-Chinese word through its segmentation; an identifier only in the exact field; a word that names
-an entity ("РКН", "Roskomnadzor") also finds the documents where that entity was recognised,
-however they spell it.
-
-Why a phrase without Latin letters needs only text_ru (and one without Cyrillic only text_en):
-both fields index the same text with the same tokenizer, so their tokens stand at the same
-positions, and both lower-case before stemming. The English stemmer only rewrites Latin
-suffixes and keeps a Latin letter in every token that has one, so a token without Latin letters
-is its own lower-case form in text_en; a document that matches such a phrase in text_en holds
-those very forms there, and so their Russian stems in text_ru. The text_en phrase only ever
-found a subset of text_ru's documents, for a second phrase scorer (40 % of a Russian phrase's
-engine time, docs/archive.md "Where the time goes"); what it still did was rank the phrase as
-typed above its other forms. The same holds the other way round: the Russian stemmer leaves a
-token without Cyrillic letters as it is and keeps a Cyrillic letter in every token that has
-one."""
+A word is searched in every language's field at once (a disjunction: the best field counts), so
+a Russian word form matches through its stem and a Chinese word through its segmentation; words
+side by side (a phrase, or a word the analysers split: "e-mail") as the pairs they make
+(text_analysis.py: a two-word phrase is one term, a longer one a phrase of its pairs); an
+identifier only in the exact field; a word that names an entity ("РКН", "Roskomnadzor") also
+finds the documents where that entity was recognised, however they spell it."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import tantivy
 
 from censorwatch.archive.entities import find_entities, normalise_entity_value
-from censorwatch.archive.index_schema import ENTITY, IDENT, TEXT_EN, TEXT_RU, TEXT_ZH, entity_key
+from censorwatch.archive.index_schema import (
+    ENTITY,
+    HAN_PAIRS,
+    IDENT,
+    TEXT_EN,
+    TEXT_RU,
+    TEXT_ZH,
+    WORD_PAIRS,
+    entity_key,
+)
 from censorwatch.archive.model import Entity
 from censorwatch.archive.query import And, EntityRef, Identifier, Node, Not, Or, Word
 from censorwatch.archive.text_analysis import (
@@ -36,6 +34,8 @@ from censorwatch.archive.text_analysis import (
     chinese_phrases,
     has_han,
     identifier_key,
+    pair,
+    pair_keys,
     word_terms,
 )
 
@@ -43,10 +43,6 @@ _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
 _MUST_NOT = tantivy.Occur.MustNot
 _WORD_FIELDS = ((TEXT_RU, RUSSIAN), (TEXT_EN, ENGLISH))
-# In analysed (lower-cased) terms: the letters the English stemmer rewrites, and those the Russian
-# one may (the Cyrillic blocks in full, wider than its alphabet: a doubt keeps both fields).
-_LATIN = re.compile("[a-z]")
-_CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 # Exact entity and identifier matches weigh more than a shared word: they name the thing itself.
 _EXACT_BOOST = 2.0
 
@@ -146,17 +142,19 @@ class QueryBuilder:
         return _any([self._exact(IDENT, key) for key in sorted(keys)] + self._entities_named(text))
 
     def _words(self, text: str, *, prefix: bool) -> tantivy.Query | None:
-        """`text`'s words in the fields that can match them (_fields_for), side by side in each,
-        the best field counting when there are two."""
+        """`text`'s words side by side: in every word field (the best counting) when it is one
+        word or a beginning ("блокиров*", "роскомнадзор блокиров*"), else as its pairs."""
         terms = {analyzer: word_terms(analyzer, text) for _, analyzer in _WORD_FIELDS}
         if not self._negated:
             # Both analysers' terms, whichever fields are searched: the English analysis of a
             # Russian word is the word as typed, and snippets prefer the passage that has it.
             for analyzer, found in terms.items():
                 self.highlights.words[analyzer].update(found)
+        if len(terms[RUSSIAN]) > 1 and not prefix:
+            return _side_by_side(self.schema, WORD_PAIRS, list(enumerate(pair_keys(text))))
         per_field = [
             query
-            for field_name, analyzer in _fields_for(terms, prefix=prefix)
+            for field_name, analyzer in _WORD_FIELDS
             if (query := self._field_words(field_name, terms[analyzer], text, prefix=prefix)) is not None
         ]
         return tantivy.Query.disjunction_max_query(per_field) if len(per_field) > 1 else _any(per_field)
@@ -164,18 +162,15 @@ class QueryBuilder:
     def _field_words(self, field_name: str, terms: list[str], text: str, *, prefix: bool) -> tantivy.Query | None:
         if not terms:
             return None
-        if prefix:
-            if len(terms) > 1:
-                return tantivy.Query.phrase_prefix_query(self.schema, field_name, list(terms))
-            lowered = text.lower()
-            # The stem of a word's beginning is a prefix of the stems of its completions; the
-            # beginning itself may not be (stemmers rewrite endings, ё to е).
-            start = terms[0] if lowered.startswith(terms[0]) else lowered
-            return tantivy.Query.regex_query(self.schema, field_name, f"{start}.*")
-        if len(terms) == 1:
+        if not prefix:
             return tantivy.Query.term_query(self.schema, field_name, terms[0])
-        # A phrase, or a word the analyser splits ("e-mail", "Николаевск-на-Амуре"): side by side.
-        return tantivy.Query.phrase_query(self.schema, field_name, list(terms))
+        if len(terms) > 1:
+            return tantivy.Query.phrase_prefix_query(self.schema, field_name, list(terms))
+        lowered = text.lower()
+        # The stem of a word's beginning is a prefix of the stems of its completions; the
+        # beginning itself may not be (stemmers rewrite endings, ё to е).
+        start = terms[0] if lowered.startswith(terms[0]) else lowered
+        return tantivy.Query.regex_query(self.schema, field_name, f"{start}.*")
 
     def _chinese(self, text: str) -> tantivy.Query | None:
         alternatives = []
@@ -186,7 +181,7 @@ class QueryBuilder:
             if len(pieces) == 1:
                 alternatives.append(tantivy.Query.term_query(self.schema, TEXT_ZH, pieces[0][1]))
             else:
-                alternatives.append(tantivy.Query.phrase_query(self.schema, TEXT_ZH, [(o, w) for o, w in pieces]))
+                alternatives.append(_side_by_side(self.schema, HAN_PAIRS, pieces))
         return _any(alternatives)
 
     def _text(self, text: str, *, prefix: bool) -> tantivy.Query | None:
@@ -197,23 +192,15 @@ class QueryBuilder:
         return _any([query for query in [matched, *named] if query is not None])
 
 
-def _fields_for(terms: dict[str, list[str]], *, prefix: bool) -> tuple[tuple[str, str], ...]:
-    """The word fields to search for a text analysed to `terms` (by analyser). Words side by side
-    (a phrase, or a word the analysers split): text_ru alone when no term has a Latin letter,
-    text_en alone when none has a Cyrillic one, else both (see the module's note).
-
-    A single word keeps both: one more term query costs 0.05 ms, and the unstemmed field is what
-    ranks the form as typed first ("сайта" before "сайтом"; text_ru alone reordered the first 20
-    hits of 169 of bench_archive's 250 Russian terms). A beginning ("блокиров*") keeps both: the
-    regex over text_en's unstemmed forms finds every word that starts as typed when a stemmer
-    cuts into the beginning."""
-    if prefix or len(terms[RUSSIAN]) < 2:
-        return _WORD_FIELDS
-    if not any(_LATIN.search(term) for term in terms[ENGLISH]):
-        return ((TEXT_RU, RUSSIAN),)
-    if not any(_CYRILLIC.search(term) for term in terms[RUSSIAN]):
-        return ((TEXT_EN, ENGLISH),)
-    return _WORD_FIELDS
+def _side_by_side(schema: tantivy.Schema, field_name: str, words: list[tuple[int, str]]) -> tantivy.Query:
+    """Two or more (position, word) side by side, as the pairs `field_name` indexes: one term
+    for two words, a phrase of pairs at the first words' positions for more."""
+    pairs: list[str | tuple[int, str]] = [
+        (position, pair(word, following)) for (position, word), (_, following) in pairwise(words)
+    ]
+    if len(words) == 2:
+        return tantivy.Query.term_query(schema, field_name, pair(words[0][1], words[1][1]))
+    return tantivy.Query.phrase_query(schema, field_name, pairs)
 
 
 def build_query(schema: tantivy.Schema, node: Node) -> tuple[tantivy.Query, Highlights]:

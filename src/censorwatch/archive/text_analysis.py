@@ -7,7 +7,14 @@ parsed and when a snippet is highlighted:
   words inside long words (网络 and 安全 inside 网络安全). Tokens are positioned at their character
   offset, so a phrase of any segmentation matches wherever its words stand side by side;
 - identifiers: whole dash-, slash- and dot-joined tokens with a digit, `@`, `#` or a domain shape
-  ("2-1066/2016", "451555-РИ", "eais.rkn.gov.ru"), lower-cased, never split."""
+  ("2-1066/2016", "451555-РИ", "eais.rkn.gov.ru"), lower-cased, never split;
+- word pairs: each two neighbouring words joined by "_" (a character no word or Han term holds),
+  so that a phrase is a few rare terms instead of common words whose positions must be compared
+  in every document that holds them all (docs/archive.md, "Phrases"). A word of a pair is its
+  English stem when that has a Latin letter, else its Russian stem: the English stemmer leaves
+  a word without Latin letters as it is, the Russian one a word without Cyrillic letters, so this
+  is each word's own language's stem. Chinese pairs are two words of the search-mode segmentation
+  where the first ends and the second starts, positioned at the first's offset."""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 import rjieba
 import tantivy
@@ -26,12 +34,15 @@ RUSSIAN = "ru_stem"
 ENGLISH = "en_stem"
 CHINESE = "zh_words"
 IDENTIFIER = "ident"
+PAIRS = "pairs"
+_PAIR_JOIN = "_"
 
 # Rust regex: letters and digits of every script but Han (Han goes to the Chinese field), no "_".
 _WORD_PATTERN = r"[[\w--\p{Han}]&&[^_]]+"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
 _HAS_HAN = re.compile(f"[{_HAN}]")
+_LATIN = re.compile("[a-z]")
 # Possessive and anchored at word starts: a plain word fails at once instead of being retried
 # at each of its letters (this scan runs over every indexed text).
 _IDENTIFIER = re.compile(r"(?<!\w)\w++(?:[-‐‑‒–—−/.#@:]\w++)+")
@@ -68,6 +79,8 @@ def analyzers() -> dict[str, tantivy.TextAnalyzer]:
         # Chinese arrives pre-tokenized; this one only serves tantivy's own query parser.
         CHINESE: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build(),
         IDENTIFIER: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.lowercase()).build(),
+        # Pairs arrive as "a_b b_c …" (word_pairs), already analysed.
+        PAIRS: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build(),
     }
 
 
@@ -75,21 +88,46 @@ def word_terms(analyzer: str, text: str) -> list[str]:
     return list(analyzers()[analyzer].analyze(text))
 
 
+def pair_keys(text: str) -> list[str]:
+    """`text`'s words as they stand in pairs: each its English stem when that has a Latin
+    letter, else its Russian stem. Both analysers tokenize alike, so the lists line up."""
+    return [
+        english if english == russian or _LATIN.search(english) else russian
+        for russian, english in zip(word_terms(RUSSIAN, text), word_terms(ENGLISH, text), strict=True)
+    ]
+
+
+def pair(first: str, second: str) -> str:
+    return f"{first}{_PAIR_JOIN}{second}"
+
+
+def word_pairs(text: str) -> str:
+    """The text the pairs field indexes: one pair per neighbouring words, in order, so the
+    whitespace tokenizer gives pair N position N."""
+    return " ".join(pair(first, second) for first, second in pairwise(pair_keys(text)))
+
+
 def has_han(text: str) -> bool:
     return _HAS_HAN.search(text) is not None
 
 
-def chinese_tokens(text: str) -> tantivy.PreTokenizedString:
+def chinese_tokens(text: str) -> tuple[tantivy.PreTokenizedString, tantivy.PreTokenizedString]:
+    """The text_zh tokens of `text` and its Chinese pairs, from one segmentation."""
     # Straight from jieba's offsets to tokens (no Span in between): this runs for every token of
     # every Chinese text indexed.
     tokens: list[tantivy.Token] = []
+    pairs: list[tantivy.Token] = []
     for run in _HAN_RUN.finditer(text):
         offset = run.start()
-        tokens.extend(
-            tantivy.Token(word, offset + start, offset + start, offset + end)
-            for word, start, end in rjieba.tokenize(run.group(), mode="search")
-        )
-    return tantivy.PreTokenizedString(text, tokens)
+        words = rjieba.tokenize(run.group(), mode="search")
+        starting: dict[int, list[tuple[str, int]]] = {}
+        for word, start, end in words:
+            starting.setdefault(start, []).append((word, end))
+            tokens.append(tantivy.Token(word, offset + start, offset + start, offset + end))
+        for word, start, end in words:
+            for following, last in starting.get(end, ()):
+                pairs.append(tantivy.Token(pair(word, following), offset + start, offset + start, offset + last))
+    return tantivy.PreTokenizedString(text, tokens), tantivy.PreTokenizedString(text, pairs)
 
 
 def chinese_phrases(text: str) -> list[list[tuple[int, str]]]:
