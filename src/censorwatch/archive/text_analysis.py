@@ -10,11 +10,11 @@ parsed and when a snippet is highlighted:
   ("2-1066/2016", "451555-РИ", "eais.rkn.gov.ru"), lower-cased, never split;
 - word pairs: each two neighbouring words joined by "_" (a character no word or Han term holds),
   so that a phrase is a few rare terms instead of common words whose positions must be compared
-  in every document that holds them all (docs/archive.md, "Phrases"). A word of a pair is its
-  English stem when that has a Latin letter, else its Russian stem: the English stemmer leaves
-  a word without Latin letters as it is, the Russian one a word without Cyrillic letters, so this
-  is each word's own language's stem. Chinese pairs are two words of the search-mode segmentation
-  where the first ends and the second starts, positioned at the first's offset."""
+  in every document that holds them all (docs/archive.md, "Phrases"). A word of a pair is
+  stemmed by the Russian stemmer, then the English one: each leaves the other's script as it is,
+  so a word gets its own language's stem from one analysis. Chinese pairs are two words of the
+  search-mode segmentation where the first ends and the second starts, positioned at the first's
+  offset."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ ENGLISH = "en_stem"
 CHINESE = "zh_words"
 IDENTIFIER = "ident"
 PAIRS = "pairs"
+PAIR_WORDS = "pair_words"
 _PAIR_JOIN = "_"
 
 # Rust regex: letters and digits of every script but Han (Han goes to the Chinese field), no "_".
@@ -42,7 +43,6 @@ _WORD_PATTERN = r"[[\w--\p{Han}]&&[^_]]+"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
 _HAS_HAN = re.compile(f"[{_HAN}]")
-_LATIN = re.compile("[a-z]")
 # Possessive and anchored at word starts: a plain word fails at once instead of being retried
 # at each of its letters (this scan runs over every indexed text).
 _IDENTIFIER = re.compile(r"(?<!\w)\w++(?:[-‐‑‒–—−/.#@:]\w++)+")
@@ -60,14 +60,15 @@ class Span:
     end: int
 
 
-def _word_analyzer(language: str) -> tantivy.TextAnalyzer:
-    return (
+def _word_analyzer(*languages: str) -> tantivy.TextAnalyzer:
+    builder = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_WORD_PATTERN))
         .filter(tantivy.Filter.remove_long(_LONGEST_TERM))
         .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.stemmer(language))
-        .build()
     )
+    for language in languages:
+        builder = builder.filter(tantivy.Filter.stemmer(language))
+    return builder.build()
 
 
 @cache
@@ -81,6 +82,7 @@ def analyzers() -> dict[str, tantivy.TextAnalyzer]:
         IDENTIFIER: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.lowercase()).build(),
         # Pairs arrive as "a_b b_c …" (word_pairs), already analysed.
         PAIRS: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build(),
+        PAIR_WORDS: _word_analyzer("russian", "english"),
     }
 
 
@@ -89,12 +91,8 @@ def word_terms(analyzer: str, text: str) -> list[str]:
 
 
 def pair_keys(text: str) -> list[str]:
-    """`text`'s words as they stand in pairs: each its English stem when that has a Latin
-    letter, else its Russian stem. Both analysers tokenize alike, so the lists line up."""
-    return [
-        english if english == russian or _LATIN.search(english) else russian
-        for russian, english in zip(word_terms(RUSSIAN, text), word_terms(ENGLISH, text), strict=True)
-    ]
+    """`text`'s words as they stand in pairs."""
+    return word_terms(PAIR_WORDS, text)
 
 
 def pair(first: str, second: str) -> str:
