@@ -12,7 +12,13 @@ top-level row in the store means its whole tree is there: a run killed mid-tree 
 row missing and does the tree again, rewriting any descendants it had written (their ids are
 derived, so nothing doubles). And the index is written after the rows commit, with each row's
 `indexed` flag set only then: whatever a killed run left unindexed is indexed at the next start
-(sync.index_pending)."""
+(sync.index_pending).
+
+With `retry`, a file the collection holds is not done with: each document of its tree recorded
+as failed or needing OCR is extracted again (a child from its kept original) and rewritten in
+place with its new descendants, its row again after theirs, so a killed retry leaves the old
+failed row and the next retry redoes it. Descendants the new extraction no longer has are
+deleted in the transaction that writes the new row."""
 
 from __future__ import annotations
 
@@ -21,10 +27,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from censorwatch.archive.analysed import analysed
-from censorwatch.archive.ingest_batch import Batch, BatchLimits
+from censorwatch.archive.ingest_batch import AddReport, Batch, BatchLimits
 from censorwatch.archive.model import Child, Extracted, ExtractionFailed
 from censorwatch.archive.originals import sha256_of, sha256_of_file
 from censorwatch.archive.session import Archive
@@ -40,7 +46,6 @@ MAX_DEPTH = 5
 MAX_TREE_DOCUMENTS = 50_000
 READ_AHEAD_FILES = 64
 READ_AHEAD_BYTES = 64 * MiB
-LISTED = 200  # failures and skips listed one by one in the report; all are counted
 
 
 Outcome = Extracted | ExtractionFailed
@@ -62,53 +67,6 @@ def extract_one(extractor: Extractor, data: bytes, name: str) -> Outcome:
         return failed
 
 
-@dataclass
-class AddReport:
-    files: int = 0  # regular files found under the paths given
-    added: int = 0  # new top-level documents
-    children: int = 0  # new documents found inside them
-    present: int = 0  # files the collection held already
-    failed: int = 0  # documents (top-level or children) recorded as failed
-    needs_ocr: int = 0  # documents with pages no OCR could read
-    skipped: int = 0  # paths that are not documents (unreadable, special files) or children past a cap
-    parts_failed: int = 0  # members and parts an extractor refused inside a document (zip bombs, encrypted)
-    bytes_read: int = 0
-    indexed: int = 0
-    repaired: int = 0  # documents an earlier, interrupted run left unindexed
-    seconds: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    skips: list[tuple[str, str]] = field(default_factory=list)
-    reasons: dict[str, int] = field(default_factory=dict)  # each failure reason, with its count
-
-    def fail(self, where: str, reason: str) -> None:
-        self.failed += 1
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        if len(self.failures) < LISTED:
-            self.failures.append((where, reason))
-
-    def part_failed(self, where: str, reason: str) -> None:
-        self.parts_failed += 1
-        if len(self.failures) < LISTED:
-            self.failures.append((where, reason))
-
-    def skip(self, where: str, reason: str) -> None:
-        self.skipped += 1
-        if len(self.skips) < LISTED:
-            self.skips.append((where, reason))
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "files": self.files, "added": self.added, "children": self.children, "present": self.present,
-            "failed": self.failed, "parts_failed": self.parts_failed, "needs_ocr": self.needs_ocr,
-            "skipped": self.skipped,
-            "bytes_read": self.bytes_read, "indexed": self.indexed, "repaired": self.repaired,
-            "seconds": round(self.seconds, 3),
-            "reasons": dict(sorted(self.reasons.items(), key=lambda item: -item[1])),
-            "failures": [{"document": where, "reason": reason} for where, reason in self.failures],
-            "skips": [{"path": where, "reason": reason} for where, reason in self.skips],
-        }
-
-
 @dataclass(frozen=True)
 class AddOptions:
     collection: str
@@ -117,6 +75,7 @@ class AddOptions:
     max_file_size: int = MAX_FILE_SIZE
     max_depth: int = MAX_DEPTH
     limits: BatchLimits = field(default_factory=BatchLimits)
+    retry: bool = False  # extract again the held documents recorded as failed or needing OCR
 
 
 @dataclass(frozen=True)
@@ -128,12 +87,23 @@ class _Read:
 
 @dataclass
 class _Pending:
-    """A new top-level file on its way to the extractor."""
+    """A document on its way to the extractor: a new top-level file, or (retry) a held document
+    of a file's tree, with where its row sits in the tree and the descendants it had."""
 
     found: Found
     sha256: str
     doc_id: str
     data: bytes
+    name: str
+    where: str
+    source: str | None
+    original_path: str | None
+    parent_id: str | None = None
+    position: int | None = None
+    depth: int = 0
+    retried: bool = False
+    descendants: frozenset[str] = frozenset()
+    last_of_file: bool = True  # the file's progress advances when this one is done
 
 
 def store_files(archive: Archive) -> list[Path]:
@@ -154,8 +124,9 @@ def add_paths(paths: Sequence[Path], archive: Archive, options: AddOptions, extr
         found = walk(paths, exclude=store_files(archive))
         # map() answers in the order it was given: each answer is the oldest file waiting.
         for _, outcome in extractor.map(adder.jobs(found, on_file)):
-            adder.finish(adder.waiting.popleft(), outcome)
-            if on_file is not None:
+            pending = adder.waiting.popleft()
+            adder.finish(pending, outcome)
+            if on_file is not None and pending.last_of_file:
                 on_file(1)
         batch.flush()
         report.indexed = batch.indexed
@@ -177,6 +148,12 @@ class _Adder:
         self.extracting: set[str] = set()
         self.tree_documents = 0  # documents of the current top-level file
         self.waiting: deque[_Pending] = deque()  # files handed to the extractor, in order
+        # The document whose tree is being queued and the ids queued for it so far: a retried
+        # one drops the descendants it had and no longer has.
+        self.current: _Pending | None = None
+        self.tree_ids: set[str] = set()
+        self.retried_files: set[str] = set()  # top-level ids whose trees this run has retried
+        self.source = options.source  # of the documents being queued: a retried tree keeps its own
 
     # -- top-level files ---------------------------------------------------------------------------
     def jobs(self, items: Iterator[Found | Skipped], on_file: Callable[[int], None] | None) -> Iterator[Item]:
@@ -185,21 +162,73 @@ class _Adder:
         for chunk in self._read_ahead(items, on_file):
             held = self.archive.documents.present(document_id(self.options.collection, read.sha256)
                                                   for read in chunk)
+            retry = self._to_retry(held)
             for read in chunk:
                 doc_id = document_id(self.options.collection, read.sha256)
                 if doc_id in held or doc_id in self.extracting or doc_id in self.batch.pending:
                     self.report.present += 1
                     self.batch.locate(Location(doc_id, self.options.source, str(read.found.path), now()))
+                    # Once per run: the same bytes found again while being retried are present only.
+                    again = [] if doc_id in self.retried_files else retry.pop(doc_id, [])
+                    if again:
+                        self.retried_files.add(doc_id)
+                    if again and (jobs := self._retry_jobs(read, again)):
+                        yield from jobs
+                        continue
                 elif read.data is None:
                     self._too_large(read.found, read.sha256, doc_id)
                 else:
                     self.archive.originals.put(read.data, read.sha256)
                     self.extracting.add(doc_id)
-                    self.waiting.append(_Pending(read.found, read.sha256, doc_id, read.data))
+                    path = str(read.found.path)
+                    self.waiting.append(_Pending(read.found, read.sha256, doc_id, read.data, read.found.path.name,
+                                                 path, self.options.source, path))
                     yield read.data, read.found.path.name
                     continue
                 if on_file is not None:
                     on_file(1)
+
+    def _to_retry(self, held: set[str]) -> dict[str, list[dict[str, Any]]]:
+        """Per held top-level document, the documents of its tree to extract again (retry only)."""
+        if not self.options.retry or not held:
+            return {}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in self.archive.documents.to_retry(sorted(held)):
+            found.setdefault(row["root"], []).append(row)
+        return found
+
+    def _retry_jobs(self, read: _Read, rows: list[dict[str, Any]]) -> list[Item]:
+        """Queues the documents of a held file's tree to extract again; returns their jobs (none:
+        the file's progress is for the caller to advance)."""
+        jobs: list[Item] = []
+        path = str(read.found.path)
+        for row in rows:
+            top = row["parent_id"] is None
+            where = path if top else f"{path} › {row['name']}"
+            if top and read.data is None:
+                # Still over the size cap: recorded again as failed, with the cap of this run.
+                self.report.retried += 1
+                self.source = row["source"]
+                self._queue(self._record(row["doc_id"], read.sha256, row["name"], read.found.size, None, 0, None,
+                                         row["original_path"], failed=self._too_large_reason()), where)
+                continue
+            try:
+                data = read.data if top and read.data is not None else self.archive.originals.read(row["sha256"])
+            except OSError as error:
+                self.report.skip(where, f"cannot be extracted again: its original cannot be read: {error}")
+                continue
+            self.archive.originals.put(data, row["sha256"])  # a no-op unless the original was lost
+            if top:
+                self.extracting.add(row["doc_id"])
+            descendants = frozenset(self.archive.documents.tree([row["doc_id"]])) - {row["doc_id"]}
+            self.waiting.append(_Pending(
+                read.found, row["sha256"], row["doc_id"], data, row["name"], where, row["source"],
+                row["original_path"], row["parent_id"], row["position"], row["depth"], retried=True,
+                descendants=descendants, last_of_file=False))
+            jobs.append((data, row["name"]))
+        if jobs:
+            self.waiting[-1].last_of_file = True
+        return jobs
 
     def _read_ahead(self, items: Iterator[Found | Skipped],
                     on_file: Callable[[int], None] | None) -> Iterator[list[_Read]]:
@@ -247,28 +276,37 @@ class _Adder:
         except OSError as error:  # OriginalChanged among them
             self.report.skip(str(found.path), f"cannot be kept: {error}")
             return
-        reason = f"larger than {self.options.max_file_size // MiB} MiB: kept, not extracted"
+        self.source = self.options.source
         self._queue(self._record(doc_id, digest, found.path.name, found.size, None, 0, None, str(found.path),
-                                 failed=reason), str(found.path))
+                                 failed=self._too_large_reason()), str(found.path))
         self.report.added += 1
 
+    def _too_large_reason(self) -> str:
+        return f"larger than {self.options.max_file_size // MiB} MiB: kept, not extracted"
+
     def finish(self, pending: _Pending, outcome: Outcome) -> None:
-        """A top-level file's extraction is back: add it with its descendants."""
+        """A document's extraction is back: add it (again) with its descendants."""
         self.tree_documents = 1
-        path = str(pending.found.path)
-        self._tree(pending.data, pending.sha256, pending.doc_id, pending.found.path.name, path, outcome,
-                   parent=None, position=None, depth=0)
+        self.current, self.tree_ids, self.source = pending, set(), pending.source
+        status = self._tree(pending.data, pending.sha256, pending.doc_id, pending.name, pending.where, outcome,
+                            parent=pending.parent_id, position=pending.position, depth=pending.depth,
+                            original_path=pending.original_path)
+        self.current = None
         self.extracting.discard(pending.doc_id)
-        self.report.added += 1
+        if not pending.retried:
+            self.report.added += 1
+            return
+        self.report.retried += 1
+        if status == "ok":
+            self.report.recovered += 1
 
     # -- one document and its descendants ------------------------------------------------------------
     def _tree(self, data: bytes, digest: str, doc_id: str, name: str, where: str, outcome: Outcome,
-              parent: str | None, position: int | None, depth: int) -> None:
-        original_path = where if parent is None else None
+              parent: str | None, position: int | None, depth: int, original_path: str | None) -> str:
+        """Queues the document and its descendants (theirs first); returns its status."""
         if isinstance(outcome, ExtractionFailed):
-            self._queue(self._record(doc_id, digest, name, len(data), parent, depth, position, original_path,
-                                     failed=outcome.reason), where)
-            return
+            return self._queue(self._record(doc_id, digest, name, len(data), parent, depth, position, original_path,
+                                            failed=outcome.reason), where)
         for line in outcome.metadata.get("skipped", "").splitlines():
             # The extractor names each part it refused (a ZIP member "name: reason", a MIME part)
             # in the document's metadata; the report lists them beside the failed documents.
@@ -278,7 +316,7 @@ class _Adder:
                               extracted=outcome)
         if kept < len(outcome.children):
             record.metadata["children_not_added"] = str(len(outcome.children) - kept)
-        self._queue(record, where)
+        return self._queue(record, where)
 
     def _children(self, children: tuple[Child, ...], parent: str, where: str, depth: int) -> int:
         """Adds each child (before its parent: see the module's docstring); returns how many."""
@@ -295,7 +333,8 @@ class _Adder:
                     f"nested more than {self.options.max_depth} levels deep: kept, not extracted")
             else:
                 outcome = extract_one(self.extractor, child.data, child.name)
-            self._tree(child.data, digest, identity, child.name, inside, outcome, parent, position, depth + 1)
+            self._tree(child.data, digest, identity, child.name, inside, outcome, parent, position, depth + 1,
+                       original_path=None)
             self.report.children += 1
             self.tree_documents += 1
         return len(children)
@@ -305,7 +344,7 @@ class _Adder:
                 extracted: Extracted | None = None) -> DocumentRecord:
         options = self.options
         record = DocumentRecord(
-            doc_id=doc_id, sha256=digest, parent_id=parent, collection=options.collection, source=options.source,
+            doc_id=doc_id, sha256=digest, parent_id=parent, collection=options.collection, source=self.source,
             original_path=original_path, name=name, kind=None, title=None, date=None, language=None, size=size,
             status="failed", reason=failed, added_at=now(), depth=depth, position=position,
         )
@@ -323,7 +362,15 @@ class _Adder:
             metadata=found.metadata, pages=found.parts, entities=found.entities,
         )
 
-    def _queue(self, record: DocumentRecord, where: str) -> None:
+    def _queue(self, record: DocumentRecord, where: str) -> str:
+        """Hands the record to the batch; returns its status."""
+        current = self.current
+        if current is not None:
+            self.tree_ids.add(record.doc_id)
+            if record.doc_id == current.doc_id and current.descendants - self.tree_ids:
+                # What the document had below it and no longer has goes in the transaction that
+                # writes its new row (the batch never flushes between these two calls).
+                self.batch.drop(sorted(current.descendants - self.tree_ids))
         if record.status == "failed":
             self.report.fail(where, record.reason or "failed")
         elif record.status == "needs_ocr":
@@ -332,3 +379,4 @@ class _Adder:
         if record.parent_id is None:
             location = Location(record.doc_id, record.source, record.original_path, record.added_at)
         self.batch.add(record, location)
+        return record.status

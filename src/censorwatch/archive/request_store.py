@@ -116,6 +116,28 @@ class RequestStore:
                 missing.add(ref.reference)
         return missing
 
+    def drop_document_links(self, doc_ids: list[str], sha256s: list[str]) -> list[dict[str, str]]:
+        """Drops the links to removed documents and returns them (`request_id`, `kind`,
+        `reference`): those naming a removed doc_id, and those naming a removed document's sha256
+        that no remaining document holds (the same bytes kept in another collection still answer
+        to it). The requests themselves stay. In the caller's transaction, after the documents'
+        rows are deleted."""
+        condition = ("((kind = 'doc_id' AND list_contains(?, reference)) OR (kind = 'sha256' "
+                     "AND list_contains(?, reference) AND NOT EXISTS "
+                     "(SELECT 1 FROM archive_documents d WHERE d.sha256 = archive_request_documents.reference)))")
+        rows = self.con.execute(
+            f"SELECT request_id, kind, reference FROM archive_request_documents WHERE {condition} "
+            "ORDER BY request_id, position", [doc_ids, sha256s]
+        ).fetchall()
+        if not rows:
+            return []
+        self.con.execute(f"DELETE FROM archive_request_documents WHERE {condition}", [doc_ids, sha256s])
+        # A request changed: its updated_at says when, as an import's update would.
+        self.con.execute("UPDATE archive_requests SET updated_at = ? WHERE list_contains(?, request_id)",
+                         [now(), sorted({row[0] for row in rows})])
+        return [{"request_id": request_id, "kind": kind, "reference": reference}
+                for request_id, kind, reference in rows]
+
     def get(self, request_id: str) -> dict[str, Any] | None:
         found = list(self._select("WHERE r.request_id = ?", [request_id]))
         return found[0] if found else None

@@ -6,6 +6,8 @@ a row of `archive_locations` (the document row repeats the first). `indexed` say
 full-text index holds the row's current state: the index is written after the rows commit, and a
 run that was killed between the two finds the rows still unindexed and indexes them then.
 
+`archive_removed` journals removals (removal.py) until their index entries and originals are gone.
+
 Requests (docs/archive-requests.md) are `archive_requests` with their targets and documents in
 link tables, one row per link, in the order they were given."""
 
@@ -52,6 +54,11 @@ ARCHIVE_SCHEMA = (
         value VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS archive_request_documents (
         request_id VARCHAR NOT NULL, position INTEGER NOT NULL, kind VARCHAR NOT NULL, reference VARCHAR NOT NULL)""",
+    # One row per document removed whose index entry and original (when no other document names
+    # its sha256) may still be on disk: written in the transaction that deletes the rows, cleared
+    # when both are gone (removal.finish_removals).
+    """CREATE TABLE IF NOT EXISTS archive_removed (
+        doc_id VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, removed_at TIMESTAMP NOT NULL)""",
     "INSERT OR IGNORE INTO schema_info VALUES ('archive_version', '" + ARCHIVE_SCHEMA_VERSION + "')",
 )
 

@@ -10,7 +10,11 @@ each with its own parent, again sharing one original.
 
 A top-level document is written together with all its descendants in one transaction, so a
 document the store holds is always whole: a run killed before the commit left nothing of it, and
-the next run adds it from the start."""
+the next run adds it from the start.
+
+Removing (removal.py) deletes a document's rows with all its descendants' in one transaction and
+journals each in `archive_removed`, whose rows say which index entries and originals are still
+to be dealt with once that transaction has committed."""
 
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from censorwatch.store.transaction import transaction
 
 _ID_LENGTH = 20  # hex digits: 80 bits, no collision to fear at any archive's size
 _IN_CHUNK = 1000
+# The tables holding rows per document; the documents' own rows last, as the others name them.
+_PER_DOCUMENT = ("archive_pages", "archive_entities", "archive_locations", "archive_documents")
 
 
 def document_id(collection: str, sha256: str) -> str:
@@ -181,11 +187,56 @@ class ArchiveStore:
             found.update(row[0] for row in rows)
         return found
 
-    def write(self, records: Sequence[DocumentRecord], locations: Sequence[Location]) -> None:
+    def tree(self, doc_ids: Sequence[str]) -> list[str]:
+        """The documents `doc_ids` that the store holds and all their descendants, at any depth."""
+        if not doc_ids:
+            return []
+        rows = self.con.execute(
+            "WITH RECURSIVE tree(doc_id) AS (SELECT doc_id FROM archive_documents WHERE list_contains(?, doc_id) "
+            "UNION SELECT d.doc_id FROM archive_documents d JOIN tree t ON d.parent_id = t.doc_id) "
+            "SELECT doc_id FROM tree ORDER BY doc_id", [list(doc_ids)]
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def to_retry(self, top_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The documents under the top-level `top_ids` (themselves included) recorded as failed or
+        needing OCR, each with `root` (its top-level document), parents before children. One
+        below another such document is left out: extracting the upper one again redoes it."""
+        if not top_ids:
+            return []
+        cursor = self.con.execute(
+            "WITH RECURSIVE tree(doc_id, root, above, status) AS ("
+            " SELECT doc_id, doc_id, false, status FROM archive_documents WHERE list_contains(?, doc_id)"
+            " UNION ALL SELECT d.doc_id, t.root, t.above OR t.status <> 'ok', d.status"
+            " FROM archive_documents d JOIN tree t ON d.parent_id = t.doc_id) "
+            "SELECT d.doc_id, t.root, d.sha256, d.parent_id, d.name, d.source, d.original_path, d.depth, "
+            "d.position, d.status FROM tree t JOIN archive_documents d ON d.doc_id = t.doc_id "
+            "WHERE t.status <> 'ok' AND NOT t.above ORDER BY t.root, d.depth, d.position", [list(top_ids)]
+        )
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Deletes the rows of `doc_ids` (not their descendants: give them all, see `tree`) and
+        journals each in archive_removed. In the caller's transaction, which it must hold."""
+        if not doc_ids:
+            return
+        self.con.register("removing_ids", pa.table({"doc_id": pa.array(list(doc_ids), pa.string())}))
+        try:
+            self.con.execute("INSERT INTO archive_removed SELECT doc_id, sha256, ? FROM archive_documents "
+                             "WHERE doc_id IN (SELECT doc_id FROM removing_ids)", [now()])
+            for table in _PER_DOCUMENT:
+                self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM removing_ids)")
+        finally:
+            self.con.unregister("removing_ids")
+
+    def write(self, records: Sequence[DocumentRecord], locations: Sequence[Location],
+              dropped: Sequence[str] = ()) -> None:
         """Documents (with pages and entities) and locations in one transaction. A document stored
         already is written again in full (its pages and entities replaced), which is how a tree
-        is redone; it is then marked unindexed."""
-        if not records and not locations:
+        is redone; it is then marked unindexed. `dropped`: documents deleted in the same
+        transaction (descendants a tree extracted again no longer has)."""
+        if not records and not locations and not dropped:
             return
         docs = [record.row() for record in records]
         pages = [{"doc_id": r.doc_id, "number": p.number, "language": p.language, "text": p.text}
@@ -204,6 +255,7 @@ class ArchiveStore:
             self.con.register(name, table)
         try:
             with transaction(self.con):
+                self.delete_documents(dropped)
                 ids = [record.doc_id for record in records]
                 if ids:
                     for table in ("archive_pages", "archive_entities"):

@@ -1,4 +1,4 @@
-"""`censorwatch archive add|search|show|entities|export|reindex`: the document archive (its
+"""`censorwatch archive add|search|show|entities|export|reindex|remove`: the document archive (its
 `archive request` commands: archive_request_cmd.py). The work is done in censorwatch.archive;
 these commands parse options and print."""
 
@@ -28,7 +28,8 @@ from censorwatch.durable import written_whole
 
 if TYPE_CHECKING:
     from censorwatch.archive.index import ArchiveIndex
-    from censorwatch.archive.ingest import AddReport
+    from censorwatch.archive.ingest_batch import AddReport
+    from censorwatch.archive.removal import RemovalReport
     from censorwatch.archive.session import Archive
 
 # The archive's modules are imported by its commands when they run: together they take some two
@@ -84,6 +85,8 @@ def add(
                                           "but not extracted (default 256).")] = None,
     ocr: Annotated[bool, typer.Option("--ocr/--no-ocr", help="OCR scanned pages (tesseract).")] = True,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Extraction processes.")] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="Extract again the documents of files held already that "
+                                        "are recorded as failed or needing OCR (ok ones are skipped).")] = False,
     fmt: TableOrJson = "table",
     db: DbOption = None,
 ) -> None:
@@ -99,7 +102,7 @@ def add(
     if missing:
         fail(f"no such file or directory: {', '.join(missing)}")
     options = AddOptions(collection, source, private, max_file_size=MAX_FILE_SIZE if max_size is None
-                         else max_size * MiB)
+                         else max_size * MiB, retry=retry)
     with opened_archive(db, writable=True) as archive:
         total = count_files(paths, exclude=store_files(archive))
         # Not started here: workers start at the first new file, so a run that finds everything
@@ -131,7 +134,9 @@ def _print_report(report: AddReport) -> None:
     show(f"{report.files} files: {report.added} added (and {report.children} documents inside them), "
          f"{report.present} already present, {report.failed} failed, {report.needs_ocr} need OCR, "
          f"{f'{report.parts_failed} part(s) inside them not extracted, ' if report.parts_failed else ''}"
-         f"{report.skipped} skipped; {report.indexed} indexed"
+         f"{report.skipped} skipped; "
+         f"{f'{report.retried} retried ({report.recovered} extracted now), ' if report.retried else ''}"
+         f"{report.indexed} indexed"
          f"{f' ({report.repaired} left by an interrupted run)' if report.repaired else ''}"
          f" in {report.seconds:.1f} s ({rate:.1f} files/s)", markup=False, highlight=False)
     for title, items in (("failed", report.failures), ("skipped", report.skips)):
@@ -305,6 +310,7 @@ def _write_lines(documents: Iterator[dict[str, Any]], handle: Any) -> int:
 def reindex(db: DbOption = None) -> None:
     """Build the full-text index again from the store's rows (after an upgrade or a lost index)."""
     from censorwatch.archive.index import ArchiveIndex
+    from censorwatch.archive.removal import finish_removals
     from censorwatch.archive.sync import rebuild
 
     with opened_archive(db, writable=True) as archive:
@@ -313,4 +319,55 @@ def reindex(db: DbOption = None) -> None:
             shutil.rmtree(directory)
         with ArchiveIndex(directory, writable=True) as index:
             count = rebuild(archive.documents, index)
+            # The originals of a removal a killed run left unfinished (the index is whole now).
+            finish_removals(archive, index)
     stderr.print(f"indexed {count} documents", highlight=False)
+
+
+@archive_app.command("remove")
+def remove(
+    doc_ids: Annotated[list[str] | None, typer.Argument(
+        help="Document ids (or unique prefixes, or a sha256 naming one document). None: only finish a "
+             "removal an interrupted run left.", metavar="DOC_ID", show_default=False)] = None,
+    fmt: TableOrJson = "table",
+    db: DbOption = None,
+) -> None:
+    """Remove documents for good, with their attachments and members: rows, index entries, and
+    originals no other document shares. Requests pointing to them stay, without the link."""
+    from censorwatch.archive.index import ArchiveIndex, IndexBusyError, IndexFormatError
+    from censorwatch.archive.removal import UnknownDocuments, remove_documents, resolve_all
+
+    path = db_path(db)
+    if not path.exists():
+        fail(f"no store at {path}")
+    with opened_archive(db, writable=True) as archive:
+        try:
+            # Every id is checked, then the index opened, before any row is touched: an unknown
+            # id, or a busy or unreadable index, refuses the removal while nothing has changed.
+            resolved = resolve_all(archive, doc_ids or [])
+            with ArchiveIndex(archive.index_directory, writable=True) as index:
+                report = remove_documents(archive, index, resolved)
+        except UnknownDocuments as error:
+            fail("nothing removed: " + "; ".join(error.problems))
+        except IndexBusyError as error:
+            fail(f"{error}: nothing removed; try again when it has finished")
+        except IndexFormatError as error:
+            fail(f"{error}: nothing removed; run `censorwatch archive reindex`, then remove again")
+    if fmt == JSON:
+        write_json(report.as_dict())
+        return
+    _print_removal(report)
+
+
+def _print_removal(report: RemovalReport) -> None:
+    shown = 50  # a tree may have thousands of members: `--format json` lists them all
+    _rows_table("Removed", ("doc_id", "name", "collection", "inside"), [
+        (row["doc_id"], row["name"], row["collection"], row["parent_id"] or "") for row in report.removed[:shown]])
+    if len(report.removed) > shown:
+        show(f"... and {len(report.removed) - shown} more (`--format json` lists them)", markup=False)
+    for link in report.dropped_links:
+        show(f"request {link['request_id']} no longer points to {link['kind']} {link['reference']}",
+             markup=False, highlight=False)
+    show(f"removed: {len(report.removed)} documents; originals deleted: {len(report.deleted_blobs)}, "
+         f"kept because other documents share them: {len(report.kept_blobs)}; "
+         f"request links dropped: {len(report.dropped_links)}", markup=False, highlight=False)
