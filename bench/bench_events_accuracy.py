@@ -1,7 +1,7 @@
 """Measured accuracy of the event detector on synthetic countries with injected events
 (analysis/events/evaluation.py), and the parameter search behind its defaults.
 
-    .venv/bin/python bench/bench_events_accuracy.py [--seeds 30] [--tune] [--json]
+    .venv/bin/python bench/bench_events_accuracy.py [--seeds 100] [--tune] [--json]
 
 Tuning and scoring never share data: --tune searches a small grid on the tuning seeds
 (9001-9000+N) and prints each point; the scoring run uses seeds 1-N, which no tuning saw.
@@ -73,7 +73,7 @@ def show(report: Report) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -159,8 +159,17 @@ def score_country(
     return report
 
 
+# By the ok or anomalous measurements during an event (under 2, an event is not scored).
+_MEASURED_CLASSES = (("2-5", 5), ("6-11", 11), ("12-23", 23))
+
+
 def _rate_class(rate: float) -> str:
     return "1/day" if rate < 2 else ">=2/day"
+
+
+def _measured_class(scored: int) -> str:
+    """How many ok or anomalous measurements an event had: what evidence any detector gets."""
+    return next((label for label, most in _MEASURED_CLASSES if scored <= most), "24+")
 
 
 def _score_series(
@@ -181,6 +190,8 @@ def _score_series(
             names = [f"network/onset-not-covered/{_rate_class(rate)}"]
         else:
             names.append(f"network/by-rate/{rate:g}/day")
+            if rate >= 2:
+                names.append(f"network/by-measured/{_measured_class(scored)}")
         for name in names:
             _score_event(report.classes[name], true, found, scored, data_end)
     _count_false(report, found, windows, rows, kind)
