@@ -23,10 +23,11 @@ install-browser:
 	fi
 
 # The archive OCRs scanned pages with Debian's tesseract (Russian, Chinese, English) and reads
-# PDFs' pages with poppler; without them such pages are marked "needs OCR".
-OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-chi-sim tesseract-ocr-eng poppler-utils
+# PDFs' pages with poppler; without them such pages are marked "needs OCR". Word 97-2003 files
+# are read by antiword; without it they are recorded as failed ("antiword not installed").
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-chi-sim tesseract-ocr-eng poppler-utils antiword
 install-ocr:
-	@if [ ! -x /usr/bin/tesseract ] || [ ! -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || [ ! -x /usr/bin/pdftoppm ]; then \
+	@if [ ! -x /usr/bin/tesseract ] || [ ! -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/bin/antiword ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; \
 		else echo "tesseract missing and not root: scanned pages will be marked 'needs OCR' (apt-get install $(OCR_PACKAGES))"; fi; \
 	fi

@@ -28,7 +28,7 @@ class Child:
 class Extracted:
     """What an extractor found in one file's bytes.
 
-    `kind`: the format it was read as ("pdf", "rtf", "docx", "html", "text", "email", "mbox", "zip").
+    `kind`: the format it was read as (sniff.KINDS: "pdf", "docx", "xlsx", "msg"...).
     `needs_ocr`: pages without a text layer that no OCR engine read (tesseract missing)."""
 
     kind: str

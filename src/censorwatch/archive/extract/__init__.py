@@ -9,6 +9,10 @@ bytes, the name only as a hint, and hands them to one pure function per format:
     email       mail.py        email.policy.default; attachments are children
     mbox        mbox.py        one child per message
     zip         ziparchive.py  members are children; zip bombs refused (bounded_zip.py)
+    doc         doc.py         Word 97-2003, Debian's antiword as a subprocess (ole.py: OLE2)
+    xls         xls.py         Excel 97-2003, xlrd; one part per sheet
+    xlsx        xlsx.py        openpyxl, read-only, bounded; one part per sheet
+    msg         msg.py         Outlook, olefile; attachments are children
 
 Every extractor is bounded in memory and work (limits.py), and a file it cannot read raises
 ExtractionFailed with a reason: never another exception. C libraries cannot be bounded from
@@ -22,16 +26,20 @@ import re
 from collections.abc import Callable
 
 from ..model import Child, Extracted, ExtractionFailed, TextPart
+from .doc import extract_doc
 from .docx import extract_docx
 from .errors import Crashed, OutOfMemory, TimedOut
 from .htmldoc import extract_html
 from .isolated import IsolatedExtractor
 from .mail import extract_email
 from .mbox import extract_mbox
+from .msg import extract_msg
 from .pdf import extract_pdf
 from .plaintext import extract_text
 from .rtf import extract_rtf
 from .sniff import KINDS, sniff
+from .xls import extract_xls
+from .xlsx import extract_xlsx
 from .ziparchive import extract_zip
 
 __all__ = [
@@ -55,6 +63,10 @@ _EXTRACTORS: dict[str, Callable[[bytes, str, bool], Extracted]] = {
     "email": lambda data, _, __: extract_email(data),
     "mbox": lambda data, _, __: extract_mbox(data),
     "zip": lambda data, _, __: extract_zip(data),
+    "doc": lambda data, _, __: extract_doc(data),
+    "xls": lambda data, _, __: extract_xls(data),
+    "xlsx": lambda data, _, __: extract_xlsx(data),
+    "msg": lambda data, _, __: extract_msg(data),
 }
 _SURROGATES = re.compile("[\ud800-\udfff]")
 

@@ -44,3 +44,25 @@ MAX_RTF_DEPTH = 1_000
 MAX_MIME_DEPTH = 32
 MAX_MIME_PARTS = 2_000
 MAX_MBOX_MESSAGES = 50_000
+
+# Spreadsheets (.xlsx, .xls). Cells are counted as read, the empty ones that pad a row included,
+# so that a sheet whose one cell sits in column XFD costs what it makes us do. openpyxl reads
+# ~100,000 cells a second here: the count and the time budget both end a workbook well within
+# the isolated extractor's 60 s; what is left unread is recorded in `metadata["skipped"]`.
+MAX_SHEET_CELLS = 2_000_000
+MAX_SHEETS = 1_000
+SHEET_BUDGET_SECONDS = 40.0
+# .xlsx parts that openpyxl parses whole (shared strings, styles, the workbook) as their ZIP
+# directory declares them; worksheets are streamed and bounded by the cells. 16 MiB of shared
+# strings took 10 s and 250 MiB of Python objects (a shared-strings bomb is a few KiB of ZIP).
+MAX_XLSX_PART = 16 * MiB
+
+# Word 97-2003 (.doc), read by Debian's antiword as a subprocess.
+ANTIWORD_TIMEOUT = 30.0
+MAX_ANTIWORD_OUTPUT = MAX_TEXT_BYTES
+
+# Outlook (.msg): attachments are children held in memory, like a ZIP's members; embedded
+# messages nest like MIME parts.
+MAX_MSG_ATTACHMENTS = MAX_MIME_PARTS
+MAX_MSG_CHILDREN_TOTAL = MAX_ZIP_TOTAL
+MAX_MSG_DEPTH = MAX_MIME_DEPTH

@@ -1,6 +1,10 @@
 """What a file is, from its bytes: magic numbers first, then what its text looks like. The name
 only breaks ties (a text file named .eml with few headers) and words the refusal of binary
-data; Roskomnadzor's e-mails are saved as "readme.txt" and are e-mails all the same."""
+data; Roskomnadzor's e-mails are saved as "readme.txt" and are e-mails all the same.
+
+OLE2 compound files are told apart by the streams in their directory (ole.py): WordDocument
+for Word 97-2003, Workbook or Book for Excel, __substg1.0_ property streams for Outlook; ZIP
+packages by their parts (word/document.xml for DOCX, xl/workbook.xml for XLSX)."""
 
 from __future__ import annotations
 
@@ -10,14 +14,14 @@ from pathlib import PurePosixPath
 from ..model import ExtractionFailed
 from .bounded_zip import open_archive
 from .encoding import decode_text
+from .ole import OLE_MAGIC, ole_kind
 
-KINDS = ("pdf", "rtf", "docx", "html", "text", "email", "mbox", "zip")
+KINDS = ("pdf", "rtf", "docx", "html", "text", "email", "mbox", "zip", "doc", "xls", "xlsx", "msg")
 
 # The PDF header may follow up to 1024 bytes of junk (PDF 1.7, annex H.3, note 13).
 _PDF_WINDOW = 1024
 _TEXT_HEAD = 64 * 1024
 _UNSUPPORTED_MAGIC = (
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an OLE2 compound file (Word 97-2003 .doc, .xls, Outlook .msg)"),
     (b"\x1f\x8b", "gzip data"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!\x1a\x07", "a RAR archive"),
@@ -33,10 +37,7 @@ _UNSUPPORTED_MAGIC = (
     (b"\x7fELF", "an executable"),
 )
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_OFFICE_PARTS = (
-    ("xl/workbook.xml", "an Excel workbook (.xlsx)"),
-    ("ppt/presentation.xml", "a PowerPoint file (.pptx)"),
-)
+_OFFICE_PARTS = (("ppt/presentation.xml", "a PowerPoint file (.pptx)"),)
 _FIELD = re.compile(r"[!-9;-~]+:")
 _MAIL_FIELDS = frozenset(
     (
@@ -61,6 +62,8 @@ def sniff(data: bytes, name: str = "") -> str:
         return "rtf"
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data)
+    if data.startswith(OLE_MAGIC):
+        return ole_kind(data)
     for magic, what in _UNSUPPORTED_MAGIC:
         if data.startswith(magic):
             raise ExtractionFailed(f"unsupported format: {what}")
@@ -84,6 +87,8 @@ def _zip_kind(data: bytes) -> str:
         return "zip"  # the ZIP extractor says what is wrong with it
     if "word/document.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("word/") for n in names)):
         return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
     for part, what in _OFFICE_PARTS:
         if part in names:
             raise ExtractionFailed(f"unsupported format: {what}")
@@ -123,7 +128,8 @@ def _looks_like_html(head: str, suffix: str) -> bool:
 
 
 def _binary(suffix: str) -> str:
-    claims = {".pdf": "PDF header", ".rtf": "RTF header", ".docx": "ZIP header", ".zip": "ZIP header"}
+    claims = {".pdf": "PDF header", ".rtf": "RTF header", ".docx": "ZIP header", ".zip": "ZIP header",
+              ".xlsx": "ZIP header", ".doc": "OLE2 header", ".xls": "OLE2 header", ".msg": "OLE2 header"}
     if suffix in claims:
         return f"unsupported format: binary data (named {suffix}, but no {claims[suffix]})"
     return "unsupported format: binary data"
