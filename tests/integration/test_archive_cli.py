@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
 
 from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.layout import index_directory, originals_directory
-from censorwatch.cli.main import app
+from tests.integration.archive_cli import add, rows, run
 from tests.integration.archive_files import good_files, hostile_files
 
 pytestmark = pytest.mark.integration
@@ -29,26 +27,7 @@ SEARCH_FIELDS = {"doc_id", "title", "collection", "language", "date", "score", "
 _SHARED: dict[str, Any] = {}
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
-
-def add(db: Path, *args: str) -> dict[str, Any]:
-    code, out, err = run("archive", "add", *args, "--db", str(db), "--workers", "2", "--format", "json")
-    assert code == 0, err
-    report: dict[str, Any] = json.loads(out)
-    return report
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def originals(db: Path) -> list[str]:

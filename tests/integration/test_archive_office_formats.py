@@ -20,7 +20,6 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 import xlwt
@@ -29,6 +28,7 @@ from typer.testing import CliRunner
 from censorwatch.archive.extract import ExtractionFailed, extract, sniff
 from censorwatch.archive.extract import xlsx as xlsx_module
 from censorwatch.cli.main import app
+from tests.integration.archive_cli import rows
 
 pytestmark = pytest.mark.integration
 
@@ -479,13 +479,6 @@ def _search(db: Path, query: str) -> list[str]:
     return [hit["name"] for hit in json.loads(result.stdout)["hits"]]
 
 
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    connection = duckdb.connect(str(db), read_only=True)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
 
 def test_archive_add_stores_office_files_and_fails_hostile_ones(tmp_path: Path) -> None:
     good, bad = tmp_path / "in" / "good", tmp_path / "in" / "bad"
@@ -504,7 +497,7 @@ def test_archive_add_stores_office_files_and_fails_hostile_ones(tmp_path: Path) 
     db = tmp_path / "store.duckdb"
     report = _add(db, tmp_path / "in")
     assert report["files"] == (8 if antiword else 6) and report["skipped"] == 0
-    status = {name: (kind, state, reason) for name, kind, state, reason in _rows(
+    status = {name: (kind, state, reason) for name, kind, state, reason in rows(
         db, "SELECT name, kind, status, reason FROM archive_documents WHERE depth = 0")}
     assert status["выгрузка.xlsx"] == ("xlsx", "ok", None)
     assert status["реестр.xls"] == ("xls", "ok", None)
@@ -518,7 +511,7 @@ def test_archive_add_stores_office_files_and_fails_hostile_ones(tmp_path: Path) 
     assert "выгрузка.xlsx" in _search(db, "451555-РИ") and "выгрузка.xlsx" in _search(db, "网络安全")
     assert "реестр.xls" in _search(db, "国家互联网信息办公室")
     # The message's attachments are its children, searchable; the attached message's too.
-    children = dict(_rows(db, "SELECT d.name, p.name FROM archive_documents d JOIN archive_documents p "
+    children = dict(rows(db, "SELECT d.name, p.name FROM archive_documents d JOIN archive_documents p "
                               "ON p.doc_id = d.parent_id"))
     assert children["Уведомление.txt"] == "письмо.msg" and children["Пересланное письмо.eml"] == "письмо.msg"
     assert children["акт.txt"] == "Пересланное письмо.eml"

@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
 
 from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.layout import archive_directory, index_directory, originals_directory
-from censorwatch.cli.main import app
+from tests.integration.archive_cli import add, rows, run
 from tests.integration.archive_files import email_with_attachment, pdf, zip_of
 
 pytestmark = pytest.mark.integration
@@ -29,18 +27,6 @@ NOTE = "Служебная записка: контакт ivan.petrov@mail.ru, �
 PER_DOCUMENT = ("archive_documents", "archive_pages", "archive_entities", "archive_locations")
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def add(db: Path, *args: str) -> dict[str, Any]:
-    code, out, err = run("archive", "add", *args, "--db", str(db), "--workers", "1", "--format", "json")
-    assert code == 0, err
-    report: dict[str, Any] = json.loads(out)
-    return report
 
 
 def remove(db: Path, *ids: str) -> dict[str, Any]:
@@ -49,13 +35,6 @@ def remove(db: Path, *ids: str) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(out)
     return report
 
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def search(db: Path, query: str, *extra: str) -> dict[str, Any]:
@@ -109,8 +88,8 @@ def store(tmp_path: Path) -> Path:
     public.mkdir()
     (public / "note-copy.txt").write_bytes(NOTE)
     db = tmp_path / "store.duckdb"
-    assert add(db, str(leak), "--collection", "leak", "--private")["added"] == 3
-    assert add(db, str(public), "--collection", "open")["added"] == 1
+    assert add(db, str(leak), "--collection", "leak", "--private", workers=1)["added"] == 3
+    assert add(db, str(public), "--collection", "open", workers=1)["added"] == 1
     return db
 
 
@@ -164,7 +143,7 @@ def test_removal_takes_the_tree_everywhere_and_keeps_shared_originals(store: Pat
     assert again["deleted_blobs"] == [note_sha] and again["kept_blobs"] == []
     assert note_sha not in kept_originals(db) and search(db, "note-secret-41")["total"] == 0
     # Removed documents come back only when added again, whole.
-    assert add(db, str(tmp_path / "in" / "leak"), "--collection", "leak")["added"] == 2
+    assert add(db, str(tmp_path / "in" / "leak"), "--collection", "leak", workers=1)["added"] == 2
     assert search(db, "deep-member-zz77")["total"] == 1
 
 
@@ -283,7 +262,7 @@ def test_a_removal_killed_between_steps_is_finished_by_the_next_command(store: P
         other = tmp_path / "other"
         other.mkdir()
         (other / "later.txt").write_text("добавлено позже later-zz12", encoding="utf-8")
-        assert add(db, str(other), "--collection", "open")["added"] == 1
+        assert add(db, str(other), "--collection", "open", workers=1)["added"] == 1
     else:
         code, _, err = run("archive", "reindex", "--db", str(db))
         assert code == 0, err

@@ -13,9 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
 
 from censorwatch.archive import analysed
 from censorwatch.archive.extract import extract
@@ -24,7 +22,7 @@ from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.ingest import AddOptions, Item, Outcome, add_paths, extract_one
 from censorwatch.archive.model import Child, Extracted, ExtractionFailed, TextPart
 from censorwatch.archive.session import Archive
-from censorwatch.cli.main import app
+from tests.integration.archive_cli import add, rows, run
 from tests.integration.archive_files import email_with_attachment, zip_of
 from tests.unit.test_archive_extract_samples import DEJAVU, font_pdf, image_pdf
 
@@ -41,26 +39,7 @@ def failing_extract(data: bytes, name: str, *, ocr: bool = True) -> Extracted:
     return analysed.extract_analysed(data, name, ocr=ocr)
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
-
-def add(db: Path, *args: str) -> dict[str, Any]:
-    code, out, err = run("archive", "add", *args, "--db", str(db), "--workers", "1", "--format", "json")
-    assert code == 0, err
-    report: dict[str, Any] = json.loads(out)
-    return report
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def search(db: Path, query: str) -> dict[str, Any]:
@@ -91,18 +70,18 @@ def test_scans_added_without_ocr_are_read_by_a_retry_with_it(tmp_path: Path) -> 
                                                            "attached-scan.pdf"))
     (files / "plain.txt").write_text("Обычный текст без скана", encoding="utf-8")
     db = tmp_path / "store.duckdb"
-    first = add(db, str(files), "--no-ocr")
+    first = add(db, str(files), "--no-ocr", workers=1)
     assert (first["added"], first["children"], first["needs_ocr"]) == (3, 1, 2)
     before = states(db)
     assert before["scan.pdf"][0] == before["attached-scan.pdf"][0] == "needs_ocr"
     assert before["mail.eml"][0] == "ok" and before["plain.txt"][0] == "ok"
     assert search(db, "Роскомнадзор")["total"] == 0
     # Without --retry a held file is left as it is, failed or not.
-    again = add(db, str(files))
+    again = add(db, str(files), workers=1)
     assert (again["present"], again["retried"], again["added"], again["indexed"]) == (3, 0, 0, 0)
     assert states(db) == before
 
-    retried = add(db, str(files), "--retry")
+    retried = add(db, str(files), "--retry", workers=1)
     assert (retried["present"], retried["added"], retried["retried"], retried["recovered"]) == (3, 0, 2, 2)
     assert (retried["needs_ocr"], retried["failed"], retried["indexed"]) == (0, 0, 2)
     after = states(db)
@@ -120,7 +99,7 @@ def test_scans_added_without_ocr_are_read_by_a_retry_with_it(tmp_path: Path) -> 
     assert rows(db, "SELECT count(*) FROM archive_documents") == [(4,)]
     with ArchiveIndex(db.with_name(db.name + ".archive") / "index") as index:
         assert index.count() == 4
-    nothing = add(db, str(files), "--retry")
+    nothing = add(db, str(files), "--retry", workers=1)
     assert (nothing["retried"], nothing["indexed"]) == (0, 0)
 
 
@@ -133,14 +112,14 @@ def test_failures_retried_once_the_extractor_is_fixed(tmp_path: Path, monkeypatc
     (files / "bundle.zip").write_bytes(zip_of({"member.txt": b"member text retry-zz31",
                                                "fine.txt": b"fine member text"}))
     db = tmp_path / "store.duckdb"
-    first = add(db, str(files), "--source", "first copy")
+    first = add(db, str(files), "--source", "first copy", workers=1)
     assert (first["added"], first["children"], first["failed"]) == (2, 2, 2)
     assert first["reasons"] == {"the extractor has a bug (simulated)": 2}
     before = states(db)
     assert before["order.txt"][:2] == before["member.txt"][:2] == ("failed", "the extractor has a bug (simulated)")
 
     # Retried with the bug still there: the records stay failed, with this run's reason.
-    still = add(db, str(files), "--retry")
+    still = add(db, str(files), "--retry", workers=1)
     assert (still["retried"], still["recovered"], still["failed"], still["present"]) == (2, 0, 2, 2)
     assert states(db)["order.txt"][:2] == ("failed", "the extractor has a bug (simulated)")
 
