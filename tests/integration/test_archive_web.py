@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from censorwatch.cli.main import app as cli
@@ -164,6 +165,18 @@ def test_document_json_and_its_family(client: TestClient) -> None:
     assert client.get("/api/v1/archive/documents/ffffffffffffffffffff").status_code == 404
     page = client.get(f"/archive/doc/{doc_id}.json").json()
     assert page["doc_id"] == doc_id and page["pages"] and page["mentions"]
+
+
+def test_public_views_name_the_file_not_the_operators_directories(client: TestClient,
+                                                                  private_client: TestClient) -> None:
+    doc_id = notice_id(client)
+    public = client.get(f"/api/v1/archive/documents/{doc_id}").json()
+    private = private_client.get(f"/api/v1/archive/documents/{doc_id}").json()
+    assert private["original_path"].startswith("/") and private["original_path"].endswith(public["original_path"])
+    assert public["original_path"] and "/" not in public["original_path"]
+    assert [place["original_path"] for place in public["locations"]] == [public["original_path"]]
+    html = client.get(f"/archive/doc/{doc_id}").text
+    assert escape(public["original_path"]) in html and escape(private["original_path"]) not in html
 
 
 def test_original_is_a_download_of_the_same_bytes(client: TestClient) -> None:

@@ -11,6 +11,7 @@ finding which documents contain an address would tell what the masking hides."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,12 +118,22 @@ def resolve(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection,
 def document(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, reference: str,
              text: bool = False) -> dict[str, Any]:
     """As `archive show --format json` (with `--text`: `pages`), but `original` (a path on the
-    server) gives way to `original_url`, where the bytes are served."""
+    server) gives way to `original_url`, where the bytes are served, and a public view gives each
+    `original_path` as its file name: the directories of the disk the operator added it from
+    (a user name, a source's name) are not published."""
     reader, doc_id = resolve(access, cur, reference)
     shown = views.show(reader, doc_id, include_private=access.private, text=text)
     shown.pop("original", None)
     shown["original_url"] = original_url(shown["doc_id"])
+    if not access.private:
+        for place in (shown, *shown["locations"]):
+            place["original_path"] = _file_name(place["original_path"])
     return shown
+
+
+def _file_name(path: str | None) -> str | None:
+    # Either separator: a path added on Windows keeps its backslashes.
+    return re.split(r"[\\/]", path)[-1] if path else path
 
 
 def original(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, reference: str) -> tuple[str, str, str | None]:
