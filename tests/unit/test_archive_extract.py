@@ -59,7 +59,8 @@ def test_rtf_in_cp1251_with_unicode_escapes_title_and_date() -> None:
     assert "Times New Roman" not in text and "Normal" not in text and "Word 15" not in text
     assert "\\" not in text and "{" not in text
     assert extracted.title == "Уведомление"
-    assert extracted.date == dt.datetime(2019, 7, 8, 12, 30)
+    # A template's time, not the day the notice was written: metadata, not the date.
+    assert extracted.date is None and extracted.metadata["created"] == "2019-07-08 12:30:00"
     assert extracted.metadata["author"] == "Roskomnadzor"
     assert extracted.metadata["encoding"] == "cp1251"
 

@@ -4,7 +4,14 @@ A converter of our own rather than striprtf: striprtf reads the text right on th
 decodes every `\\'hh` with one code page given by the caller (it does not read `\\ansicpg` or the
 fonts' `\\fcharset`), has no `\\bin`, and returns neither title nor date. This one keeps a state
 per group on a list (no recursion, so nesting costs memory, not stack), decodes bytes in the
-code page of the current font, and reads `\\info` for the title and creation time.
+code page of the current font, and reads `\\info` for the title and the creation and revision
+times.
+
+Those times are kept in the metadata (`created`, `revised`), not made the document's date: RTF is
+mostly written by programs filling a template, whose times they keep. All of Roskomnadzor's notices
+from 2018 and 2019 in ../shared/data say "created 2018-03-21 14:55" (and most "revised
+2018-12-29"), the template's, whatever day they were sent; a date that wrong would misplace them
+on every timeline. The e-mail that carried a notice has the day it was sent.
 
 A font declared ANSI (`\\fcharset0`) is read in the document's `\\ansicpg`: Word gives Cyrillic
 text a `\\fcharset204` font, while other writers (1C and friends) declare `\\fcharset0` for cp1251
@@ -70,12 +77,15 @@ def extract_rtf(data: bytes) -> Extracted:
     text = budget.take(tidy(reader.text()))
     metadata = {key: value for key, value in reader.info_text().items() if key != "title"}
     metadata["encoding"] = reader.codepage
+    for name in _INFO_TIME.values():
+        if (moment := reader.time(name)) is not None:
+            metadata[name] = moment.isoformat(sep=" ")
     if reader.overflow_seen:
         metadata["rtf_nesting"] = f"groups nested deeper than {MAX_RTF_DEPTH}: their formatting was ignored"
     return Extracted(
         kind="rtf",
         title=reader.info_text().get("title") or None,
-        date=reader.created(),
+        date=None,
         parts=(TextPart(1, text),),
         metadata=budget.note(metadata),
     )
@@ -116,8 +126,8 @@ class _Reader:
     def info_text(self) -> dict[str, str]:
         return {key[5:]: "".join(parts).strip() for key, parts in self.targets.items() if key.startswith("info:")}
 
-    def created(self) -> datetime | None:
-        fields = self.times.get("created")
+    def time(self, name: str) -> datetime | None:
+        fields = self.times.get(name)
         if not fields:
             return None
         try:
