@@ -172,7 +172,8 @@ def _series(
             return rows
         if any(a <= t < b for a, b in gaps):
             continue
-        uid = f"{key[0]}-{key[2]}-{t}"
+        # The country too: networks and targets are named alike in every synthetic country.
+        uid = f"{key[0]}-{key[1]}-{key[2]}-{t}"
         if rng.random() < failures:
             rows.append((t, "failure", None, uid))
             continue
