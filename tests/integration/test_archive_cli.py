@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import pytest
 from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.layout import index_directory, originals_directory
 from tests.integration.archive_cli import add, rows, run
-from tests.integration.archive_files import good_files, hostile_files
+from tests.integration.archive_files import email_with_attachment, good_files, hostile_files
+from tests.unit.test_archive_extract_samples import rtf_cp1251
 
 pytestmark = pytest.mark.integration
 
@@ -292,3 +294,18 @@ def test_requests_are_imported_added_listed_and_shown(shared_store: tuple[Path, 
     code, _, err = run("archive", "request", "add", "--requester", "X", "--recipient", "Y", "--date", "2020",
                        "--target", "not a target", "--db", str(db))
     assert code == 2 and "not a target" in err
+
+
+def test_an_undated_attachment_takes_its_messages_day(tmp_path: Path) -> None:
+    # An RTF notice's own times are its template's (2019-07-08 here): the e-mail's day is its date.
+    notice = rtf_cp1251(["Уведомление о внесении в реестр, номер реестровой записи 451555-РИ"])
+    files = tmp_path / "in"
+    files.mkdir()
+    (files / "mail.eml").write_bytes(email_with_attachment("[eais#560867]", "Направляется уведомление", notice,
+                                                           "451555_notification_on.rtf"))
+    (files / "notice.rtf").write_bytes(notice)
+    db = tmp_path / "store.duckdb"
+    assert add(db, str(files))["failed"] == 0
+    dates = dict(rows(db, "SELECT name, date FROM archive_documents"))
+    sent = datetime(2018, 6, 13, 14, 43, 26)  # Wed, 13 Jun 2018 17:43:26 +0300, in UTC
+    assert dates == {"mail.eml": sent, "451555_notification_on.rtf": sent, "notice.rtf": None}

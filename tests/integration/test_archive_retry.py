@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,22 @@ def test_scans_added_without_ocr_are_read_by_a_retry_with_it(tmp_path: Path) -> 
         assert index.count() == 4
     nothing = add(db, str(files), "--retry", workers=1)
     assert (nothing["retried"], nothing["indexed"]) == (0, 0)
+
+
+def test_a_retried_attachment_takes_its_messages_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Extracted again on its own, from its kept original: the message's day comes from its row.
+    monkeypatch.setattr(analysed, "TARGET", f"{__name__}:failing_extract")
+    monkeypatch.setenv(FAIL_NAMES, "letter.txt")
+    files = tmp_path / "in"
+    files.mkdir()
+    (files / "mail.eml").write_bytes(email_with_attachment("Требование", "Во вложении", "Требование об удалении"
+                                                           .encode(), "letter.txt"))
+    db = tmp_path / "store.duckdb"
+    assert add(db, str(files), workers=1)["failed"] == 1
+    monkeypatch.delenv(FAIL_NAMES)
+    assert add(db, str(files), "--retry", workers=1)["recovered"] == 1
+    sent = datetime(2018, 6, 13, 14, 43, 26)  # the e-mail's Date, in UTC
+    assert dict(rows(db, "SELECT name, date FROM archive_documents")) == {"mail.eml": sent, "letter.txt": sent}
 
 
 def test_failures_retried_once_the_extractor_is_fixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -103,6 +104,7 @@ class _Pending:
     depth: int = 0
     retried: bool = False
     descendants: frozenset[str] = frozenset()
+    sent: datetime | None = None  # the date of the message it is attached to (_sent)
     last_of_file: bool = True  # the file's progress advances when this one is done
 
 
@@ -224,7 +226,7 @@ class _Adder:
             self.waiting.append(_Pending(
                 read.found, row["sha256"], row["doc_id"], data, row["name"], where, row["source"],
                 row["original_path"], row["parent_id"], row["position"], row["depth"], retried=True,
-                descendants=descendants, last_of_file=False))
+                descendants=descendants, last_of_file=False, sent=_sent(row["parent_kind"], row["parent_date"])))
             jobs.append((data, row["name"]))
         if jobs:
             self.waiting[-1].last_of_file = True
@@ -290,7 +292,7 @@ class _Adder:
         self.current, self.tree_ids, self.source = pending, set(), pending.source
         status = self._tree(pending.data, pending.sha256, pending.doc_id, pending.name, pending.where, outcome,
                             parent=pending.parent_id, position=pending.position, depth=pending.depth,
-                            original_path=pending.original_path)
+                            original_path=pending.original_path, sent=pending.sent)
         self.current = None
         self.extracting.discard(pending.doc_id)
         if not pending.retried:
@@ -302,23 +304,28 @@ class _Adder:
 
     # -- one document and its descendants ------------------------------------------------------------
     def _tree(self, data: bytes, digest: str, doc_id: str, name: str, where: str, outcome: Outcome,
-              parent: str | None, position: int | None, depth: int, original_path: str | None) -> str:
-        """Queues the document and its descendants (theirs first); returns its status."""
+              parent: str | None, position: int | None, depth: int, original_path: str | None,
+              sent: datetime | None = None) -> str:
+        """Queues the document and its descendants (theirs first); returns its status. An
+        attachment without a date of its own takes the day its message was `sent`."""
         if isinstance(outcome, ExtractionFailed):
             return self._queue(self._record(doc_id, digest, name, len(data), parent, depth, position, original_path,
                                             failed=outcome.reason), where)
+        if outcome.date is None and sent is not None:
+            outcome = replace(outcome, date=sent)
         for line in outcome.metadata.get("skipped", "").splitlines():
             # The extractor names each part it refused (a ZIP member "name: reason", a MIME part)
             # in the document's metadata; the report lists them beside the failed documents.
             self.report.part_failed(where, f"part not extracted: {line}")
-        kept = self._children(outcome.children, doc_id, where, depth)
+        kept = self._children(outcome.children, doc_id, where, depth, _sent(outcome.kind, outcome.date))
         record = self._record(doc_id, digest, name, len(data), parent, depth, position, original_path,
                               extracted=outcome)
         if kept < len(outcome.children):
             record.metadata["children_not_added"] = str(len(outcome.children) - kept)
         return self._queue(record, where)
 
-    def _children(self, children: tuple[Child, ...], parent: str, where: str, depth: int) -> int:
+    def _children(self, children: tuple[Child, ...], parent: str, where: str, depth: int,
+                  sent: datetime | None) -> int:
         """Adds each child (before its parent: see the module's docstring); returns how many."""
         for position, child in enumerate(children):
             inside = f"{where} › {child.name}"
@@ -334,7 +341,7 @@ class _Adder:
             else:
                 outcome = extract_one(self.extractor, child.data, child.name)
             self._tree(child.data, digest, identity, child.name, inside, outcome, parent, position, depth + 1,
-                       original_path=None)
+                       original_path=None, sent=sent)
             self.report.children += 1
             self.tree_documents += 1
         return len(children)
@@ -380,3 +387,12 @@ class _Adder:
             location = Location(record.doc_id, record.source, record.original_path, record.added_at)
         self.batch.add(record, location)
         return record.status
+
+
+# Kinds whose children are attachments: a document attached without a date of its own (an RTF
+# notice, whose info times are its template's) was at least sent on the message's day.
+_MESSAGES = frozenset({"email", "msg"})
+
+
+def _sent(kind: str | None, date: datetime | None) -> datetime | None:
+    return date if kind in _MESSAGES else None

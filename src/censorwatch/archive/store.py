@@ -200,7 +200,8 @@ class ArchiveStore:
 
     def to_retry(self, top_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The documents under the top-level `top_ids` (themselves included) recorded as failed or
-        needing OCR, each with `root` (its top-level document), parents before children. One
+        needing OCR, each with `root` (its top-level document) and its parent's kind and date,
+        parents before children. One
         below another such document is left out: extracting the upper one again redoes it."""
         if not top_ids:
             return []
@@ -210,7 +211,9 @@ class ArchiveStore:
             " UNION ALL SELECT d.doc_id, t.root, t.above OR t.status <> 'ok', d.status"
             " FROM archive_documents d JOIN tree t ON d.parent_id = t.doc_id) "
             "SELECT d.doc_id, t.root, d.sha256, d.parent_id, d.name, d.source, d.original_path, d.depth, "
-            "d.position, d.status FROM tree t JOIN archive_documents d ON d.doc_id = t.doc_id "
+            "d.position, d.status, p.kind AS parent_kind, p.date AS parent_date "
+            "FROM tree t JOIN archive_documents d ON d.doc_id = t.doc_id "
+            "LEFT JOIN archive_documents p ON p.doc_id = d.parent_id "
             "WHERE t.status <> 'ok' AND NOT t.above ORDER BY t.root, d.depth, d.position", [list(top_ids)]
         )
         names = [column[0] for column in cursor.description or ()]
