@@ -22,7 +22,7 @@ from typing import IO
 from ..model import Extracted, ExtractionFailed, TextPart
 from .limits import ANTIWORD_TIMEOUT, MAX_ANTIWORD_OUTPUT
 from .normalise import TextBudget, tidy
-from .ole import Compound
+from .ole import summary_of
 
 _STDERR_TAIL = 4096
 # What antiword says of a password-protected document (fEncrypted in its file information block).
@@ -30,11 +30,7 @@ _ENCRYPTED = "Encrypted documents are not supported"
 
 
 def extract_doc(data: bytes) -> Extracted:
-    compound = Compound(data)
-    try:
-        title, created, metadata = compound.summary()
-    finally:
-        compound.close()
+    title, created, metadata = summary_of(data)
     output, cut = _antiword(data)
     budget = TextBudget()
     text = budget.take(tidy(output.decode("utf-8", "replace")))

@@ -186,3 +186,12 @@ def _printable(name: str) -> str:
 
 def _words(error: Exception) -> str:
     return str(error) or type(error).__name__
+
+
+def summary_of(data: bytes) -> tuple[str | None, datetime | None, dict[str, str]]:
+    """Title, creation time and the rest of an OLE2 file's summary information."""
+    compound = Compound(data)
+    try:
+        return compound.summary()
+    finally:
+        compound.close()

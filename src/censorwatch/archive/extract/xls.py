@@ -18,7 +18,7 @@ from xlrd.biffh import XL_CELL_BOOLEAN, XL_CELL_DATE, XL_CELL_NUMBER, XL_CELL_TE
 from xlrd.compdoc import CompDocError
 
 from ..model import Extracted, ExtractionFailed
-from .ole import Compound
+from .ole import summary_of
 from .xlsx import Sheets
 
 
@@ -31,11 +31,7 @@ class _Discard:
 
 
 def extract_xls(data: bytes) -> Extracted:
-    compound = Compound(data)
-    try:
-        title, created, metadata = compound.summary()
-    finally:
-        compound.close()
+    title, created, metadata = summary_of(data)
     try:
         return _read(data, title, created, metadata)
     except xlrd.XLRDError as error:
