@@ -86,6 +86,23 @@ class Decoded:
     encoding: str
 
 
+# Windows code page numbers (RTF's \\ansicpg and \\cpg, OLE2 property sets, Outlook's
+# PR_MESSAGE_CODEPAGE) that Python knows by other names; Latin-1 read as its superset cp1252.
+_CODE_PAGES = {
+    1200: "utf-16-le", 1201: "utf-16-be", 10000: "mac_roman", 10007: "mac_cyrillic", 20127: "ascii",
+    20866: "koi8_r", 21866: "koi8_u", 28591: "cp1252", 28595: "iso8859_5", 50220: "iso2022_jp", 51932: "euc_jp",
+    52936: "hz", 54936: "gb18030", 65001: "utf-8", 936: "gb18030",
+}
+
+
+def code_page_codec(number: int) -> str | None:
+    """Python's codec for a Windows code page number, None when Python has none."""
+    try:
+        return codecs.lookup(_CODE_PAGES.get(number, f"cp{number}")).name
+    except LookupError:
+        return None
+
+
 def canonical_codec(label: str | None) -> str | None:
     """Python's codec for a charset label from a document (meta, MIME, RTF), superset first."""
     if not label:

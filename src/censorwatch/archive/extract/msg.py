@@ -29,12 +29,12 @@ from email.utils import format_datetime
 
 from ..model import Child, Extracted, TextPart
 from .dates import parse_date
-from .encoding import decode_with
+from .encoding import code_page_codec, decode_with
 from .htmldoc import html_to_text
 from .limits import MAX_MSG_ATTACHMENTS, MAX_MSG_CHILDREN_TOTAL, MAX_MSG_DEPTH, MiB
 from .mailheaders import decode_value
 from .normalise import TextBudget, tidy
-from .ole import Compound, code_page_codec
+from .ole import Compound
 
 Path = tuple[str, ...]
 

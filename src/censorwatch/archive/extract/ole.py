@@ -9,13 +9,13 @@ than the file holding it, so a declared size beyond that is refused before anyth
 
 from __future__ import annotations
 
-import codecs
 import io
 from datetime import UTC, datetime
 
 import olefile
 
 from ..model import ExtractionFailed
+from .encoding import code_page_codec
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -23,12 +23,6 @@ _SUMMARY = "\x05SummaryInformation"
 # Property ids of the summary information stream ([MS-OLEPS] 2.25.1).
 _CODE_PAGE, _TITLE, _SUBJECT, _AUTHOR, _KEYWORDS, _COMMENTS, _LAST_AUTHOR = 1, 2, 3, 4, 5, 6, 8
 _CREATED, _SAVED = 12, 13
-# Windows code page numbers that Python knows by other names.
-_CODE_PAGES = {
-    1200: "utf-16-le", 1201: "utf-16-be", 10000: "mac_roman", 10007: "mac_cyrillic", 20127: "ascii",
-    20866: "koi8_r", 21866: "koi8_u", 28591: "latin_1", 28595: "iso8859_5", 50220: "iso2022_jp", 51932: "euc_jp",
-    52936: "hz", 54936: "gb18030", 65001: "utf-8", 936: "gb18030",
-}
 
 
 class Compound:
@@ -144,14 +138,6 @@ def ole_kind(data: bytes) -> str:
         raise ExtractionFailed("unsupported format: a PowerPoint 97-2003 presentation (.ppt)")
     raise ExtractionFailed(f"unsupported format: an OLE2 compound file, neither Word, Excel nor Outlook "
                            f"(streams: {shown})")
-
-
-def code_page_codec(number: int) -> str | None:
-    """Python's codec for a Windows code page number, None when Python has none."""
-    try:
-        return codecs.lookup(_CODE_PAGES.get(number, f"cp{number}")).name
-    except LookupError:
-        return None
 
 
 def property_text(value: object, codec: str | None) -> str | None:

@@ -19,11 +19,11 @@ text; reading such bytes as cp1252 would garble every Russian letter."""
 
 from __future__ import annotations
 
-import codecs
 import re
 from datetime import datetime
 
 from ..model import Extracted, ExtractionFailed, TextPart
+from .encoding import code_page_codec
 from .limits import MAX_RTF_DEPTH
 from .normalise import TextBudget, tidy
 
@@ -256,13 +256,13 @@ class _Reader:
         if word == b"fonttbl":
             self._destination("fonttbl")
         elif word in (b"fcharset", b"cpg") and self.dest == "fonttbl" and value is not None:
-            codec = _CHARSETS.get(value) if word == b"fcharset" else _code_page(value)
+            codec = _CHARSETS.get(value) if word == b"fcharset" else code_page_codec(value)
             if codec is not None:
                 self.fonts[self.defining_font] = codec
             elif word == b"fcharset" and value in (0, 1):
                 self.fonts.pop(self.defining_font, None)
         elif word == b"ansicpg" and value is not None:
-            self.codepage = _code_page(value) or self.codepage
+            self.codepage = code_page_codec(value) or self.codepage
         elif word in (b"mac", b"pc", b"pca"):
             self.codepage = {b"mac": "mac_roman", b"pc": "cp437", b"pca": "cp850"}[word]
         elif word == b"deff" and value is not None:
@@ -277,15 +277,3 @@ class _Reader:
             self._destination("time:" + _INFO_TIME[word])
         elif self.dest.startswith("time:") and value is not None:
             self.times.setdefault(self.dest[5:], {})[word] = value
-
-
-# Windows code page numbers Python knows by other names.
-_CODE_PAGES = {20866: "koi8_r", 21866: "koi8_u", 28595: "iso8859_5", 10007: "mac_cyrillic", 10000: "mac_roman",
-               936: "gb18030", 54936: "gb18030", 65001: "utf-8", 28591: "cp1252", 1200: "utf-16-le"}
-
-
-def _code_page(number: int) -> str | None:
-    try:
-        return codecs.lookup(_CODE_PAGES.get(number, f"cp{number}")).name
-    except LookupError:
-        return None
