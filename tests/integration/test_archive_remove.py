@@ -190,7 +190,7 @@ def test_an_unknown_id_is_refused_and_nothing_changes(store: Path) -> None:
 KILLED = """
 import os, signal, sys
 from pathlib import Path
-from censorwatch.archive import removal
+from censorwatch.archive import originals, removal
 from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.session import Archive
 
@@ -204,7 +204,7 @@ index = ArchiveIndex(archive.index_directory, writable=True)
 if stop == "transaction":
     archive.requests.drop_document_links = die
 if stop == "blobs":
-    removal._sync_directory = die
+    originals.fsync_dir = die  # after the unlinks, before they are durable and the journal emptied
 removal.commit_removal(archive, removal.resolve_all(archive, [reference]))
 if stop == "rows":
     die()

@@ -15,7 +15,10 @@ import ctypes
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
+
+from censorwatch.durable import fsync_dir
 
 CHUNK = 1 << 20
 _TEMPORARY_SUFFIX = ".tmp"
@@ -113,6 +116,23 @@ class Originals:
         committed = len(self._staged)
         self._staged.clear()
         return committed
+
+    def delete(self, sha256s: Iterable[str]) -> list[str]:
+        """Deletes these originals, durably (a crash must not bring one back once the caller has
+        forgotten it); returns those that were there."""
+        deleted: list[str] = []
+        shards: set[Path] = set()
+        for sha256 in sha256s:
+            path = self.path(sha256)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            deleted.append(sha256)
+            shards.add(path.parent)
+        for shard in sorted(shards):
+            fsync_dir(shard)
+        return deleted
 
     def read(self, sha256: str) -> bytes:
         staged = self._staged.get(sha256)

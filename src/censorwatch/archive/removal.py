@@ -20,14 +20,13 @@ sha256s, never the whole originals directory."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from censorwatch.archive.index import ArchiveIndex
 from censorwatch.archive.session import Archive
+from censorwatch.archive.store import in_chunks
 from censorwatch.archive.views import DocumentNotFound, resolve
 from censorwatch.store.transaction import transaction
 
@@ -107,7 +106,7 @@ def commit_removal(archive: Archive, doc_ids: Sequence[str]) -> RemovalReport:
     with transaction(con):
         tree = documents.tree(doc_ids)
         sha256s: set[str] = set()
-        for chunk in _chunks(tree):
+        for chunk in in_chunks(tree):
             cursor = con.execute(
                 "SELECT doc_id, name, collection, parent_id, depth, sha256 FROM archive_documents "
                 "WHERE list_contains(?, doc_id)", [chunk])
@@ -144,27 +143,16 @@ def delete_originals(archive: Archive) -> Finished:
         return finished
     candidates = sorted({sha256 for _, sha256 in journal})
     held: set[str] = set()
-    for chunk in _chunks(candidates):
+    for chunk in in_chunks(candidates):
         rows = archive.con.execute(
             "SELECT DISTINCT sha256 FROM archive_documents WHERE list_contains(?, sha256)", [chunk]).fetchall()
         held.update(row[0] for row in rows)
-    directories: set[Path] = set()
-    for sha256 in candidates:
-        if sha256 in held:
-            finished.kept_blobs.append(sha256)
-            continue
-        path = archive.originals.path(sha256)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            continue  # deleted by a run killed before it could empty the journal
-        finished.deleted_blobs.append(sha256)
-        directories.add(path.parent)
-    for directory in sorted(directories):
-        _sync_directory(directory)
+    finished.kept_blobs = [sha256 for sha256 in candidates if sha256 in held]
+    # One already gone was deleted by a run killed before it could empty the journal.
+    finished.deleted_blobs = archive.originals.delete(sha256 for sha256 in candidates if sha256 not in held)
     # Only the journal rows read above: the journal is this process's alone (DuckDB's file lock
     # keeps other writers out), but a row added since would name bytes not yet checked.
-    for chunk in _chunks([doc_id for doc_id, _ in journal]):
+    for chunk in in_chunks([doc_id for doc_id, _ in journal]):
         archive.con.execute("DELETE FROM archive_removed WHERE list_contains(?, doc_id)", [chunk])
     return finished
 
@@ -175,18 +163,3 @@ def finish_removals(archive: Archive, index: ArchiveIndex) -> Finished:
     finished = delete_originals(archive)
     finished.index_entries = entries
     return finished
-
-
-def _sync_directory(directory: Path) -> None:
-    """A deleted name made durable: otherwise a crash could bring the original back after the
-    journal that names it is gone."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]

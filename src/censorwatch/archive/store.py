@@ -180,7 +180,7 @@ class ArchiveStore:
     # -- documents --------------------------------------------------------------------------------
     def present(self, doc_ids: Iterable[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(list(doc_ids)):
+        for chunk in in_chunks(list(doc_ids)):
             rows = self.con.execute(
                 "SELECT doc_id FROM archive_documents WHERE list_contains(?, doc_id)", [chunk]
             ).fetchall()
@@ -201,8 +201,8 @@ class ArchiveStore:
     def to_retry(self, top_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The documents under the top-level `top_ids` (themselves included) recorded as failed or
         needing OCR, each with `root` (its top-level document) and its parent's kind and date,
-        parents before children. One
-        below another such document is left out: extracting the upper one again redoes it."""
+        parents before children. One below another such document is left out: extracting the
+        upper one again redoes it."""
         if not top_ids:
             return []
         cursor = self.con.execute(
@@ -298,7 +298,7 @@ class ArchiveStore:
         return int(self.con.execute("SELECT count(*) FROM archive_documents WHERE indexed").fetchall()[0][0])
 
     def mark_indexed(self, doc_ids: Sequence[str], indexed: bool = True) -> None:
-        for chunk in _chunks(list(doc_ids)):
+        for chunk in in_chunks(list(doc_ids)):
             self.con.execute("UPDATE archive_documents SET indexed = ? WHERE list_contains(?, doc_id)",
                              [indexed, chunk])
 
@@ -330,6 +330,6 @@ class ArchiveStore:
                 for row in documents.values()]
 
 
-def _chunks(values: list[str]) -> Iterator[list[str]]:
+def in_chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start:start + _IN_CHUNK]
