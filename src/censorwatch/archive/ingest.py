@@ -30,8 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from censorwatch.archive.add_report import AddReport
 from censorwatch.archive.analysed import analysed
-from censorwatch.archive.ingest_batch import AddReport, Batch, BatchLimits
+from censorwatch.archive.ingest_batch import Batch, BatchLimits
 from censorwatch.archive.model import Child, Extracted, ExtractionFailed
 from censorwatch.archive.originals import sha256_of, sha256_of_file
 from censorwatch.archive.session import Archive

@@ -27,8 +27,8 @@ from censorwatch.cli.stop_signals import STOPS
 from censorwatch.durable import written_whole
 
 if TYPE_CHECKING:
+    from censorwatch.archive.add_report import AddReport
     from censorwatch.archive.index import ArchiveIndex
-    from censorwatch.archive.ingest_batch import AddReport
     from censorwatch.archive.removal import RemovalReport
     from censorwatch.archive.session import Archive
 
