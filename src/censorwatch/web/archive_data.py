@@ -11,8 +11,8 @@ finding which documents contain an address would tell what the masking hides."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from pathlib import PureWindowsPath
 from typing import Any
 
 import duckdb
@@ -132,8 +132,8 @@ def document(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, reference: s
 
 
 def _file_name(path: str | None) -> str | None:
-    # Either separator: a path added on Windows keeps its backslashes.
-    return re.split(r"[\\/]", path)[-1] if path else path
+    # Windows rules split on either separator: a path added on Windows keeps its backslashes.
+    return PureWindowsPath(path).name if path else path
 
 
 def original(access: ArchiveAccess, cur: duckdb.DuckDBPyConnection, reference: str) -> tuple[str, str, str | None]:
